@@ -1,0 +1,37 @@
+# stsseg — every target installs first (re-installs only when pyproject.toml changes).
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+
+.PHONY: install test demo bench lint fmt clean
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH (or: make PYTHON=python3 ...)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)  ## create .venv and install stsseg + dev tools
+
+test: $(STAMP)  ## run the test suite (tiny synthetic data, CPU)
+	$(BIN)/pytest
+
+demo: $(STAMP)  ## run every pipeline stage on the synthetic phantom, into demo/
+	bash scripts/demo.sh
+
+bench: $(STAMP)  ## benchmarks: prepare, augment, train, infer throughput
+	$(BIN)/python -m bench
+
+lint: $(STAMP)  ## ruff
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+fmt: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf demo .pytest_cache build *.egg-info

@@ -1,0 +1,3 @@
+from sts_seg.cli import main
+
+main()

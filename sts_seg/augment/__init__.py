@@ -1,0 +1,1 @@
+"""Augmentation: pure numpy ops applied to image and mask together."""
