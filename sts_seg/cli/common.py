@@ -1,0 +1,78 @@
+"""Shared CLI pieces: option aliases, the one-line error contract, rich progress."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from sts_seg.config import Config, load_config
+from sts_seg.errors import StsSegError
+from sts_seg.types import ProgressFn
+
+console = Console()
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+ConfigArg = Annotated[
+    Path | None,
+    typer.Argument(help="YAML config (without it the packaged defaults apply).", show_default=False),
+]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Override a config key, e.g. --set train.epochs=3 (repeatable).", show_default=False),
+]
+ForceOpt = Annotated[bool, typer.Option("--force", help="Replace existing outputs.")]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def fail(message: str) -> typer.Exit:
+    """Print ``error: message`` as one line on stderr; return the exit to raise."""
+    err_console.print(f"error: {message}", markup=False)
+    return typer.Exit(1)
+
+
+def handle_errors(fn: F) -> F:
+    """User errors -> one line on stderr, exit 1; ``STSSEG_DEBUG=1`` re-raises with a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except StsSegError as exc:
+            if os.environ.get("STSSEG_DEBUG") == "1":
+                raise
+            raise fail(str(exc)) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def config_from(path: Path | None, overrides: list[str] | None) -> Config:
+    return load_config(path, tuple(overrides or ()))
+
+
+@contextmanager
+def progress_bar(description: str, quiet: bool = False) -> Iterator[ProgressFn]:
+    """A rich bar driven by ``progress(done, total, label)`` callbacks."""
+    bar = Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.fields[label]}"), TimeElapsedColumn(),
+        console=err_console, disable=quiet or not sys.stderr.isatty() and os.environ.get("STSSEG_PROGRESS") != "1",
+    )
+    task = bar.add_task(description, total=None, label="")
+
+    def update(done: int, total: int, label: str) -> None:
+        bar.update(task, completed=done, total=total, label=label)
+        if bar.disable and (done == total or done % max(1, total // 10) == 0):
+            err_console.print(f"{description}: {done}/{total} {label}", markup=False)
+
+    with bar:
+        yield update

@@ -1,0 +1,57 @@
+"""autoPET-style lesion-level false-positive and false-negative volumes in mm³.
+
+* FP volume: total volume of the *predicted* connected components that share no voxel with the
+  truth (a wrong detection, counted whole; a component that touches the truth counts 0 even
+  where it spills over).
+* FN volume: total volume of the *truth* connected components that share no voxel with the
+  prediction (a missed lesion, counted whole).
+
+Components use full connectivity by default (3D: 26-neighbourhood, 2D: 8). The official autoPET
+``val_script.py`` labels with ``cc3d`` connectivity 18 and reports millilitres; pass
+``connectivity=2`` (scipy rank: 1 = faces, 2 = +edges, 3 = +corners) and divide by 1000 to
+match it exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from scipy import ndimage
+
+from sts_seg.metrics.overlap import check_pair
+from sts_seg.metrics.spacing import check_spacing, voxel_volume_mm3
+
+
+def _missed_voxels(source: np.ndarray, other: np.ndarray, structure: np.ndarray) -> int:
+    """Voxels of ``source`` components that have no voxel in ``other``."""
+    labels, n = ndimage.label(source, structure=structure)
+    if n == 0:
+        return 0
+    sizes = np.bincount(labels.ravel(), minlength=n + 1)
+    hit = np.zeros(n + 1, dtype=bool)
+    hit[labels[other]] = True
+    hit[0] = True  # background is not a component
+    return int(sizes[~hit].sum())
+
+
+def lesion_volumes(
+    pred: np.ndarray,
+    truth: np.ndarray,
+    spacing: Sequence[float],
+    *,
+    connectivity: int | None = None,
+) -> tuple[float, float]:
+    """``(fp_mm3, fn_mm3)`` for two same-shape masks (foreground = ``> 0``).
+
+    ``spacing`` is per axis in mm; the voxel volume is its product (mm² for 2D input).
+    ``connectivity`` is the scipy rank (1..ndim); ``None`` means full (26 in 3D).
+    """
+    p, t = check_pair(pred, truth)
+    sp = check_spacing(spacing, p.ndim)
+    rank = p.ndim if connectivity is None else connectivity
+    if not 1 <= rank <= p.ndim:
+        raise ValueError(f"connectivity must be in 1..{p.ndim} for {p.ndim}D masks, got {rank}")
+    structure = ndimage.generate_binary_structure(p.ndim, rank)
+    vox = voxel_volume_mm3(sp)
+    return _missed_voxels(p, t, structure) * vox, _missed_voxels(t, p, structure) * vox

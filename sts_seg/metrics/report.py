@@ -1,0 +1,162 @@
+"""One row of metrics per case, and nan-aware summaries over cases.
+
+Aggregate per patient (per-case 3D metrics, then statistics over cases), never pooled or
+per-slice, as in anchors §7. NaN marks an undefined value (see the empty policy in
+:mod:`sts_seg.metrics.overlap` and the reasons in :mod:`sts_seg.metrics.surface`); summaries
+exclude it and count it under ``missing``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from sts_seg.metrics.lesion import lesion_volumes
+from sts_seg.metrics.overlap import (
+    EmptyPolicy,
+    check_policy,
+    confusion_counts,
+    dice,
+    iou,
+    precision,
+    recall,
+    specificity,
+)
+from sts_seg.metrics.spacing import check_spacing, voxel_volume_mm3
+from sts_seg.metrics.surface import surface_metrics
+
+#: keys of :func:`case_metrics`, in order
+CASE_KEYS: tuple[str, ...] = (
+    "dice",
+    "iou",
+    "precision",
+    "recall",
+    "specificity",
+    "hd95_mm",
+    "assd_mm",
+    "surface_note",
+    "gt_volume_mm3",
+    "pred_volume_mm3",
+    "volume_error_rel",
+    "fp_volume_mm3",
+    "fn_volume_mm3",
+    "tp",
+    "fp",
+    "fn",
+    "tn",
+)
+
+#: the numeric keys worth summarising across cases
+SUMMARY_KEYS: tuple[str, ...] = (
+    "dice",
+    "iou",
+    "precision",
+    "recall",
+    "specificity",
+    "hd95_mm",
+    "assd_mm",
+    "gt_volume_mm3",
+    "pred_volume_mm3",
+    "volume_error_rel",
+    "fp_volume_mm3",
+    "fn_volume_mm3",
+)
+
+STAT_KEYS: tuple[str, ...] = ("mean", "std", "median", "q1", "q3", "count", "missing")
+
+
+def case_metrics(
+    pred: np.ndarray,
+    truth: np.ndarray,
+    spacing: Sequence[float],
+    empty: EmptyPolicy = "nan",
+) -> dict[str, Any]:
+    """All metrics of one case (keys :data:`CASE_KEYS`).
+
+    ``pred`` and ``truth``: same-shape masks, foreground ``> 0``, e.g. ``(Z, Y, X)``; ``spacing``
+    per axis in mm. Overlap ratios follow ``empty``; HD95/ASSD are NaN with ``surface_note`` set
+    to the reason when a mask is empty ("" otherwise); ``volume_error_rel`` = (pred − gt) / gt,
+    NaN when the truth is empty. Volumes in mm³; tp/fp/fn/tn are voxel counts (int).
+    """
+    check_policy(empty)
+    c = confusion_counts(pred, truth)
+    sp = check_spacing(spacing, np.ndim(pred))
+    vox = voxel_volume_mm3(sp)
+    surf = surface_metrics(pred, truth, sp)
+    fp_mm3, fn_mm3 = lesion_volumes(pred, truth, sp)
+    gt_mm3 = c.truth_voxels * vox
+    pred_mm3 = c.pred_voxels * vox
+    return {
+        "dice": dice(c, empty),
+        "iou": iou(c, empty),
+        "precision": precision(c, empty),
+        "recall": recall(c, empty),
+        "specificity": specificity(c, empty),
+        "hd95_mm": surf.hd95_mm,
+        "assd_mm": surf.assd_mm,
+        "surface_note": surf.reason or "",
+        "gt_volume_mm3": gt_mm3,
+        "pred_volume_mm3": pred_mm3,
+        "volume_error_rel": (pred_mm3 - gt_mm3) / gt_mm3 if c.truth_voxels else math.nan,
+        "fp_volume_mm3": fp_mm3,
+        "fn_volume_mm3": fn_mm3,
+        "tp": c.tp,
+        "fp": c.fp,
+        "fn": c.fn,
+        "tn": c.tn,
+    }
+
+
+def _as_float(value: Any) -> float:
+    if value is None:
+        return math.nan
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _stats(values: Iterable[Any]) -> dict[str, float | int]:
+    arr = np.array([_as_float(v) for v in values], dtype=np.float64)
+    ok = arr[~np.isnan(arr)]
+    n = int(ok.size)
+    if n == 0:
+        mean = std = median = q1 = q3 = math.nan
+    else:
+        mean = float(ok.mean())
+        std = float(ok.std(ddof=1)) if n > 1 else math.nan
+        q1, median, q3 = (float(q) for q in np.percentile(ok, [25.0, 50.0, 75.0]))
+    return {
+        "mean": mean,
+        "std": std,
+        "median": median,
+        "q1": q1,
+        "q3": q3,
+        "count": n,
+        "missing": int(arr.size - n),
+    }
+
+
+def summarize(
+    rows: Sequence[Mapping[str, Any]], keys: Iterable[str] = SUMMARY_KEYS
+) -> dict[str, dict[str, float | int]]:
+    """Per key: mean, std (sample, ddof=1; NaN if count < 2), median, q1, q3, count, missing.
+
+    NaN (and None, or a row without the key) is excluded from the statistics and counted in
+    ``missing``; ``count + missing == len(rows)``. Quartiles use ``np.percentile``'s default
+    linear interpolation; statistics of zero values are NaN.
+    """
+    return {k: _stats(row.get(k) for row in rows) for k in keys}
+
+
+def empty_counts(rows: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+    """Number of rows whose ``surface_note`` is "both empty", "empty truth", "empty prediction"."""
+    out = {"both empty": 0, "empty truth": 0, "empty prediction": 0}
+    for row in rows:
+        note = row.get("surface_note") or ""
+        if note in out:
+            out[note] += 1
+    return out

@@ -1,0 +1,1 @@
+"""Training: in-memory slice arrays -> tf.data -> Keras fit with honest metrics."""

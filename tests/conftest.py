@@ -1,0 +1,57 @@
+"""Shared fixtures: tiny Kaggle-layout HDF5 files and prepared datasets (32-48 px)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from sts_seg.config import Config, load_config  # noqa: E402
+from sts_seg.io.h5 import write_kaggle_h5  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIGS = ROOT / "configs"
+
+
+def tiny_overrides(size: int = 48, num_layers: int = 3) -> list[str]:
+    """``--set`` overrides that shrink any config to a fast test setting."""
+    return [f"model.image_size={size}", f"model.num_layers={num_layers}", "model.base_filters=4",
+            "train.epochs=1", "train.batch_size=4", "train.preview_images=2"]
+
+
+@pytest.fixture(scope="session")
+def tiny_h5(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 4-patient phantom, 8-16 slices of 32-44 px (the synth code path)."""
+    from sts_seg.phantom import PhantomSpec, synth
+
+    path = tmp_path_factory.mktemp("h5") / "tiny.h5"
+    synth(path, n_patients=4, seed=3, spec=PhantomSpec(slices=(8, 16), size=(32, 44)))
+    return path
+
+
+@pytest.fixture(scope="session")
+def hand_h5(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """3 hand-made patients with known voxel values: a cube tumour in each, different shapes."""
+    vols = {}
+    for i, (z, y, x) in enumerate([(6, 20, 24), (5, 24, 20), (7, 22, 22)]):
+        ct = np.full((z, y, x), -1000, np.int16)
+        ct[:, 4:-4, 4:-4] = 40
+        pet = np.full((z, y, x), 0.5 + i, np.float32)
+        label = np.zeros((z, y, x), np.uint8)
+        label[2:4, 8:12, 9:13] = 2  # value 2: any nonzero label is tumour
+        ct[label > 0] = 60
+        pet[label > 0] = 8.0
+        vols[f"P{i}"] = (ct, pet, label)
+    path = tmp_path_factory.mktemp("hand") / "hand.h5"
+    write_kaggle_h5(path, vols)
+    return path
+
+
+@pytest.fixture
+def small_cfg() -> Config:
+    """Defaults shrunk to 48 px, 3 levels, 1 epoch."""
+    return load_config(None, tiny_overrides())
