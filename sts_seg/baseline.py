@@ -42,10 +42,10 @@ def pet_threshold(
     """Tumour mask from one patient's PET volume ``(Z, Y, X)`` (SUV), uint8 0/1, same shape.
 
     Threshold: ``fraction * max(pet)`` (``mode="fraction"``, ``0 < fraction <= 1``) or ``suv``
-    (``mode="fixed"``, ``suv > 0``); voxels ``>= threshold`` are kept, non-finite voxels never. Then only
-    the ``keep_components`` largest components (26-connectivity in 3D) remain; ``None`` keeps
-    all. An empty PET, a PET with no positive value (fraction mode) or nothing above the
-    threshold gives all zeros.
+    (``mode="fixed"``, ``suv > 0``); voxels ``>= threshold`` are kept, non-finite voxels never.
+    Then only the ``keep_components`` largest components (26-connectivity in 3D) remain;
+    ``None`` keeps all. An empty PET, a PET with no positive value (fraction mode) or nothing
+    above the threshold gives all zeros.
     """
     arr = np.asarray(pet, dtype=np.float64)
     if mode not in ("fraction", "fixed"):

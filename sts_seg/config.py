@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from sts_seg.errors import ConfigError
 
@@ -95,15 +95,25 @@ class ChannelSpec(_Section):
     modality: Literal["ct", "pet"]
     window: tuple[float, float]
 
-    @model_validator(mode="after")
-    def _non_empty(self) -> ChannelSpec:
-        lo, hi = self.window
+    @field_validator("window")
+    @classmethod
+    def _non_empty(cls, v: tuple[float, float], info: ValidationInfo) -> tuple[float, float]:
+        lo, hi = v
         if not hi > lo:
-            raise ValueError(f"{self.modality} window is empty: upper {hi:g} must exceed lower {lo:g}")
-        return self
+            name = info.data.get("modality", "")
+            raise ValueError(f"{name} window is empty: upper {hi:g} must exceed lower {lo:g}".strip())
+        return v
 
 
 SlicePolicy = Literal["labeled", "all", "labeled_plus_negatives"]
+
+
+class SelectConfig(_Section):
+    """Which slices each split exports. Valid/test keep every slice so volumes can be restacked."""
+
+    train: SlicePolicy = "labeled_plus_negatives"
+    valid: SlicePolicy = "all"
+    test: SlicePolicy = "all"
 
 
 class PrepareConfig(_Section):
@@ -116,9 +126,7 @@ class PrepareConfig(_Section):
         ChannelSpec(modality="ct", window=(-1000.0, 1000.0)),
     )
     geometry: Literal["pad", "resize"] = "pad"
-    select: dict[Split, SlicePolicy] = Field(
-        default_factory=lambda: {"train": "labeled_plus_negatives", "valid": "all", "test": "all"}
-    )
+    select: SelectConfig = SelectConfig()
     negative_ratio: float = Field(1.0, ge=0)
     seed: int = 137
 
@@ -163,7 +171,7 @@ class ModelConfig(_Section):
     base_filters: int = Field(16, ge=1)
     base_kernels: tuple[int, int] = (3, 3)
     kernel_schedule: Literal["shrink", "constant"] = "shrink"
-    num_layers: int = Field(5, ge=2, le=10)
+    num_layers: int = Field(5, ge=2, le=10, validate_default=True)
     dropout_rate: float = Field(0.04, ge=0, lt=0.5)
     dilation: tuple[int, int] = (1, 1)
     normalization: Literal["none", "batch", "group"] = "batch"
@@ -185,19 +193,23 @@ class ModelConfig(_Section):
             raise ValueError("dilation must be two equal integers >= 1")
         return v
 
+    @field_validator("num_layers")
+    @classmethod
+    def _size_halves(cls, v: int, info: ValidationInfo) -> int:
+        size = info.data.get("image_size")
+        factor = 2 ** (v - 1)
+        if size is not None and size % factor:
+            ok = max(factor, round(size / factor) * factor)
+            raise ValueError(
+                f"image_size {size} cannot be halved {v - 1} times by {v} levels, "
+                f"use an image_size that is a multiple of {factor} (e.g. {ok}) or fewer levels"
+            )
+        return v
+
     @model_validator(mode="after")
-    def _size_halves(self) -> ModelConfig:
-        factor = 2 ** (self.num_layers - 1)
-        if self.image_size % factor:
-            ok = max(factor, round(self.image_size / factor) * factor)
-            raise ValueError(
-                f"image_size {self.image_size} cannot be halved {self.num_layers - 1} times "
-                f"(num_layers {self.num_layers}); use a multiple of {factor}, e.g. {ok}"
-            )
+    def _groups_fit(self) -> ModelConfig:
         if self.normalization == "group" and self.base_filters % self.norm_groups:
-            raise ValueError(
-                f"base_filters {self.base_filters} is not divisible by norm_groups {self.norm_groups}"
-            )
+            raise ValueError(f"base_filters {self.base_filters} is not divisible by norm_groups {self.norm_groups}")
         return self
 
 
@@ -283,9 +295,7 @@ class Config(_Section):
                 f"model.image_channels {self.model.image_channels} does not match the "
                 f"{n_img} channel(s) that prepare writes; set model.image_channels: {n_img}"
             )
-        if self.train.class_weights is not None and (
-            len(self.train.class_weights) != self.model.num_classes
-        ):
+        if self.train.class_weights is not None and (len(self.train.class_weights) != self.model.num_classes):
             raise ValueError(
                 f"train.class_weights has {len(self.train.class_weights)} entries but "
                 f"model.num_classes is {self.model.num_classes}"
@@ -317,7 +327,7 @@ def parse_override(text: str) -> tuple[str, Any]:
     try:
         return key.strip(), yaml.safe_load(value)
     except yaml.YAMLError as exc:
-        raise ConfigError(f"--set {text!r}: value is not valid YAML ({exc.__class__.__name__})")
+        raise ConfigError(f"--set {text!r}: value is not valid YAML ({exc.__class__.__name__})") from None
 
 
 def format_validation_error(exc: ValidationError, source: str) -> str:
@@ -330,7 +340,7 @@ def format_validation_error(exc: ValidationError, source: str) -> str:
         got_txt = "" if isinstance(got, dict) else f" (got {got!r})"
         parts.append(f"{loc}: {msg}{got_txt}")
     n = len(parts)
-    return f"{source}: {n} problem{'s' * (n != 1)}: " + "; ".join(parts)
+    return f"{source}: {n} problem{'s' * (n != 1)}: " + " | ".join(parts)
 
 
 def read_yaml(path: Path) -> dict[str, Any]:
@@ -350,7 +360,7 @@ def read_yaml(path: Path) -> dict[str, Any]:
 
 def load_config(path: Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> Config:
     """Load ``path`` (or the defaults), apply ``--set`` overrides, validate once."""
-    raw = read_yaml(path) if path is not None else {}
+    raw = read_yaml(Path(path)) if path is not None else {}
     for text in overrides:
         _set_dotted(raw, *parse_override(text))
     source = str(path) if path is not None else "config"

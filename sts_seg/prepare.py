@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from sts_seg.config import SPLITS, Config, dump_config
-from sts_seg.data.geometry import placement_for, to_canvas
+from sts_seg.data.geometry import Placement, placement_for, to_canvas
 from sts_seg.data.intensity import quantize, render_slice
 from sts_seg.data.manifest import MANIFEST, SliceRow, write_manifest
 from sts_seg.data.split import select_slices, split_patients
@@ -51,25 +51,44 @@ def fingerprint(vol: h5.Volume, spacing: tuple[float, float, float]) -> dict:
     }
 
 
+def canvas_image(ct: np.ndarray, pet: np.ndarray, cfg: Config, p: Placement) -> np.ndarray:
+    """One native ``(h, w)`` CT/PET slice -> the uint8 ``(S, S, C)`` image the model sees."""
+    return quantize(to_canvas(render_slice(ct, pet, cfg.prepare.image_mode, cfg.prepare.channels), p))
+
+
 def _export_patient(cfg: Config, vol: h5.Volume, split: str, zs: list[int], root: Path) -> list[SliceRow]:
     size = cfg.model.image_size
     p = placement_for(vol.ct.shape[1:], size, cfg.prepare.geometry)
     rows = []
     for z in zs:
         name = f"{vol.patient}_{z}.png"
-        img = render_slice(vol.ct[z], vol.pet[z], cfg.prepare.image_mode, cfg.prepare.channels)
-        mask = (vol.label[z] > 0).astype(np.uint8)
-        img_c, mask_c = quantize(to_canvas(img, p)), to_canvas(mask, p, is_mask=True)
+        img_c = canvas_image(vol.ct[z], vol.pet[z], cfg, p)
+        mask_c = to_canvas((vol.label[z] > 0).astype(np.uint8), p, is_mask=True)
         png.write_image(root / split / "images" / name, img_c)
         png.write_mask(root / split / "masks" / name, mask_c)
-        rows.append(SliceRow(split, vol.patient, z, f"{split}/images/{name}", f"{split}/masks/{name}",
-                             int(mask_c.sum()), vol.ct.shape[0], p.native_h, p.native_w, p.mode, size,
-                             p.offset_y, p.offset_x))
+        rows.append(
+            SliceRow(
+                split,
+                vol.patient,
+                z,
+                f"{split}/images/{name}",
+                f"{split}/masks/{name}",
+                int(mask_c.sum()),
+                vol.ct.shape[0],
+                p.native_h,
+                p.native_w,
+                p.mode,
+                size,
+                p.offset_y,
+                p.offset_x,
+            )
+        )
     return rows
 
 
-def prepare(cfg: Config, h5_path: Path, output: Path, force: bool = False,
-            progress: ProgressFn = no_progress) -> PrepareResult:
+def prepare(
+    cfg: Config, h5_path: Path, output: Path, force: bool = False, progress: ProgressFn = no_progress
+) -> PrepareResult:
     """Validate ``h5_path``, split by patient, export slices; returns counts per split."""
     check_writable_dir(output, force, "dataset directory")
     patients = h5.list_patients(h5_path)
@@ -87,17 +106,25 @@ def prepare(cfg: Config, h5_path: Path, output: Path, force: bool = False,
         for i, pid in enumerate(todo):
             vol, split = volumes[pid], where[pid]
             rng = np.random.default_rng([cfg.prepare.seed, patients.index(pid)])
-            zs = select_slices(vol.label, cfg.prepare.select[split], cfg.prepare.negative_ratio, rng)
+            zs = select_slices(vol.label, getattr(cfg.prepare.select, split), cfg.prepare.negative_ratio, rng)
             rows += _export_patient(cfg, vol, split, zs, root)
             prints[pid] = {"split": split, "slices_exported": len(zs), **fingerprint(vol, cfg.data.spacing_mm)}
             progress(i + 1, len(todo), pid)
         write_manifest(root / MANIFEST, rows)
         meta = {"source": str(Path(h5_path).resolve()), "spacing_mm": list(cfg.data.spacing_mm)}
         (root / "split.json").write_text(json.dumps({**meta, **splits}, indent=2))
-        (root / "fingerprint.json").write_text(json.dumps({**meta, "image_size": cfg.model.image_size,
-                                                           "geometry": cfg.prepare.geometry,
-                                                           "image_mode": cfg.prepare.image_mode,
-                                                           "patients": prints}, indent=2))
+        (root / "fingerprint.json").write_text(
+            json.dumps(
+                {
+                    **meta,
+                    "image_size": cfg.model.image_size,
+                    "geometry": cfg.prepare.geometry,
+                    "image_mode": cfg.prepare.image_mode,
+                    "patients": prints,
+                },
+                indent=2,
+            )
+        )
         dump_config(cfg, root / "config.yaml")
     for s in SPLITS:
         result.slices[s] = sum(r.split == s for r in rows)

@@ -15,5 +15,5 @@ Volume3D = np.ndarray  #: (Z, Y, X), native grid
 ProgressFn = Callable[[int, int, str], None]
 
 
-def no_progress(done: int, total: int, label: str) -> None:  # noqa: ARG001
+def no_progress(done: int, total: int, label: str) -> None:
     """The default progress callback: do nothing."""

@@ -10,8 +10,8 @@ import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from sts_seg.config import Config, load_config  # noqa: E402
-from sts_seg.io.h5 import write_kaggle_h5  # noqa: E402
+from sts_seg.config import Config, load_config
+from sts_seg.io.h5 import write_kaggle_h5
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "configs"
@@ -19,8 +19,14 @@ CONFIGS = ROOT / "configs"
 
 def tiny_overrides(size: int = 48, num_layers: int = 3) -> list[str]:
     """``--set`` overrides that shrink any config to a fast test setting."""
-    return [f"model.image_size={size}", f"model.num_layers={num_layers}", "model.base_filters=4",
-            "train.epochs=1", "train.batch_size=4", "train.preview_images=2"]
+    return [
+        f"model.image_size={size}",
+        f"model.num_layers={num_layers}",
+        "model.base_filters=4",
+        "train.epochs=1",
+        "train.batch_size=4",
+        "train.preview_images=2",
+    ]
 
 
 @pytest.fixture(scope="session")

@@ -105,9 +105,7 @@ def test_truth_empty_pred_nonempty_is_zero_not_policy(policy):
     assert iou(c, empty=policy) == 0.0
     assert precision(c, empty=policy) == 0.0
     # recall is TP / (TP + FN) = 0/0 here: it does follow the policy
-    assert {"nan": math.isnan, "one": lambda v: v == 1.0, "zero": lambda v: v == 0.0}[policy](
-        recall(c, empty=policy)
-    )
+    assert {"nan": math.isnan, "one": lambda v: v == 1.0, "zero": lambda v: v == 0.0}[policy](recall(c, empty=policy))
 
 
 @pytest.mark.parametrize(("policy", "value"), [("one", 1.0), ("zero", 0.0)])
@@ -271,7 +269,10 @@ def test_summarize_single_and_all_missing():
 def test_summarize_default_keys_over_case_rows():
     truth = np.zeros((3, 4, 4))
     truth[1, 1:3, 1:3] = 1
-    rows = [case_metrics(truth, truth, (5, 5, 5)), case_metrics(np.zeros_like(truth), truth, (5, 5, 5))]
+    rows = [
+        case_metrics(truth, truth, (5, 5, 5)),
+        case_metrics(np.zeros_like(truth), truth, (5, 5, 5)),
+    ]
     s = summarize(rows)
     assert "surface_note" not in s
     assert s["dice"]["count"] == 2

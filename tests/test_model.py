@@ -1,4 +1,4 @@
-"""FlexUNet builder: schedules (no TF), shapes, seed parameter count, variants, .keras round trip."""
+"""FlexUNet builder: schedules (no TF), shapes, seed parameter count, variants, .keras files."""
 
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ def test_kernel_schedule_constant_and_small_bases() -> None:
 
 def test_dilation_schedule() -> None:
     cfg = ModelConfig(image_size=64, dilation=(3, 3), num_layers=5)
-    assert dilation_schedule(cfg) == ([3, 2, 1, 1, 1], [1, 1, 1, 2])
+    assert dilation_schedule(cfg) == ([3, 2, 1, 1, 1], [1, 1, 2, 3])
     assert dilation_schedule(ModelConfig(**SEED)) == ([1] * 8, [1] * 7)
 
 
@@ -89,9 +89,7 @@ def test_unknown_model_name_lists_available() -> None:
 
 def test_importing_model_package_does_not_import_tensorflow() -> None:
     code = "import sys, sts_seg.model; print('tensorflow' in sys.modules, 'keras' in sys.modules)"
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
 
 
@@ -121,7 +119,9 @@ def test_seed_layer_sequence(seed_model) -> None:
 
     layer = seed_model.get_layer
     # encoder kernels/filters follow the schedules, bridge has no pooling
-    for i, (k, f) in enumerate(zip([11, 9, 7, 5, 3, 3, 3], filters_schedule(ModelConfig(**SEED)))):
+    kernels = [11, 9, 7, 5, 3, 3, 3]
+    filters = filters_schedule(ModelConfig(**SEED))[:7]
+    for i, (k, f) in enumerate(zip(kernels, filters, strict=True)):
         conv = layer(f"enc{i}_conv1")
         assert conv.kernel_size == (k, k)
         assert conv.filters == f
@@ -170,7 +170,7 @@ def test_output_shape_and_softmax(num_layers: int, size: int) -> None:
 def test_builder_returns_uncompiled_model() -> None:
     model = build_model(small())
     assert not model.compiled
-    assert model.optimizer is None
+    assert getattr(model, "optimizer", None) is None
 
 
 @pytest.mark.tf
@@ -229,7 +229,7 @@ def test_mixed_bfloat16_output_is_float32() -> None:
         model = build_model(small())
         assert model.get_layer("head").compute_dtype == "bfloat16"
         y = model(np.zeros((1, 32, 32, 3), "float32"))
-        assert str(y.dtype).endswith("float32")
+        assert keras.backend.standardize_dtype(y.dtype) == "float32"
     finally:
         keras.mixed_precision.set_global_policy("float32")
 

@@ -58,7 +58,12 @@ def _random_mask(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray
     return mask
 
 
-CASES = [((12, 15), (2.0, 3.0)), ((9, 11), (1.0, 1.0)), ((6, 9, 8), (5.0, 2.0, 3.0)), ((7, 7, 10), (5.0, 5.0, 5.0))]
+CASES = [
+    ((12, 15), (2.0, 3.0)),
+    ((9, 11), (1.0, 1.0)),
+    ((6, 9, 8), (5.0, 2.0, 3.0)),
+    ((7, 7, 10), (5.0, 5.0, 5.0)),
+]
 
 
 @pytest.mark.parametrize(("shape", "spacing"), CASES)
@@ -75,6 +80,23 @@ def test_matches_bruteforce_oracle(shape, spacing, seed):
     assert abs(m.hd95_mm - o_hd) < ORACLE_TOL
     assert abs(m.assd_mm - o_mean) < ORACLE_TOL
     assert o_hd > 0  # the random pair really differs
+
+
+def test_small_masks_in_large_volume_match_oracle():
+    # the implementation crops to the union's bounding box; the oracle works on the full grid
+    rng = np.random.default_rng(11)
+    pred = np.zeros((20, 24, 22), dtype=bool)
+    truth = np.zeros_like(pred)
+    pred[5:10, 3:9, 12:15] = _random_mask(rng, (5, 6, 3))
+    truth[7:12, 6:10, 9:16] = _random_mask(rng, (5, 4, 7))
+    spacing = (5.0, 2.0, 3.0)
+    o_p2t, o_t2p, o_hd, o_mean = _oracle(pred, truth, spacing)
+    d_p2t, d_t2p = surface_distances(pred, truth, spacing)
+    np.testing.assert_allclose(d_p2t, o_p2t, rtol=0, atol=ORACLE_TOL)
+    np.testing.assert_allclose(d_t2p, o_t2p, rtol=0, atol=ORACLE_TOL)
+    m = surface_metrics(pred, truth, spacing)
+    assert abs(m.hd95_mm - o_hd) < ORACLE_TOL
+    assert abs(m.assd_mm - o_mean) < ORACLE_TOL
 
 
 def test_surface_voxels_match_oracle_and_use_face_connectivity():

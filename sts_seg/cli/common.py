@@ -63,9 +63,13 @@ def config_from(path: Path | None, overrides: list[str] | None) -> Config:
 def progress_bar(description: str, quiet: bool = False) -> Iterator[ProgressFn]:
     """A rich bar driven by ``progress(done, total, label)`` callbacks."""
     bar = Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("{task.fields[label]}"), TimeElapsedColumn(),
-        console=err_console, disable=quiet or not sys.stderr.isatty() and os.environ.get("STSSEG_PROGRESS") != "1",
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[label]}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        disable=quiet or (not sys.stderr.isatty() and os.environ.get("STSSEG_PROGRESS") != "1"),
     )
     task = bar.add_task(description, total=None, label="")
 

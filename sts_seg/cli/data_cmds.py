@@ -8,7 +8,15 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from sts_seg.cli.common import ConfigArg, ForceOpt, SetOpt, config_from, console, handle_errors, progress_bar
+from sts_seg.cli.common import (
+    ConfigArg,
+    ForceOpt,
+    SetOpt,
+    config_from,
+    console,
+    handle_errors,
+    progress_bar,
+)
 from sts_seg.config import SPLITS
 from sts_seg.errors import ConfigError, OverwriteError
 
@@ -37,7 +45,9 @@ def synth(
 def prepare(
     config: ConfigArg = None,
     h5: Annotated[Path | None, typer.Option("--h5", help="Kaggle-layout HDF5 (default: data.h5).")] = None,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Dataset folder (default: data.dataset).")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Dataset folder (default: data.dataset).")
+    ] = None,
     force: ForceOpt = False,
     overrides: SetOpt = None,
 ) -> None:
@@ -56,7 +66,10 @@ def prepare(
         table.add_row(s, ", ".join(res.splits[s]), str(res.slices[s]), str(res.tumour_slices[s]))
     console.print(table)
     sizes = sorted({shape[1:] for shape in res.native_shapes.values()})
-    console.print(f"native in-plane sizes: {', '.join(f'{h}x{w}' for h, w in sizes)}; wrote manifest.csv, split.json, fingerprint.json")
+    console.print(
+        f"native in-plane sizes: {', '.join(f'{h}x{w}' for h, w in sizes)}; "
+        "wrote manifest.csv, split.json, fingerprint.json"
+    )
 
 
 @handle_errors
@@ -73,8 +86,12 @@ def augment(
     dataset = dataset or cfg.data.dataset
     rgb_map = tuple((c.color, c.label) for c in cfg.data.rgb_map)
     with progress_bar("augment") as progress:
-        res = augment_dataset(dataset, cfg.augment.offline, cfg.augment.seed, rgb_map=rgb_map, force=force, progress=progress)
-    table = Table("operation", "outputs", title=f"{dataset}/train: {res.sources} source pairs -> {res.outputs} augmented pairs")
+        res = augment_dataset(
+            dataset, cfg.augment.offline, cfg.augment.seed, rgb_map=rgb_map, force=force, progress=progress
+        )
+    table = Table(
+        "operation", "outputs", title=f"{dataset}/train: {res.sources} source pairs -> {res.outputs} augmented pairs"
+    )
     for op, n in res.per_op.items():
         table.add_row(op, str(n))
     console.print(table)

@@ -20,9 +20,16 @@ class RichProgress(keras.callbacks.Callback):
     def __init__(self, console: Console, live: bool = True) -> None:
         super().__init__()
         self.console, self.epochs, self.steps = console, 0, 0
-        self.bar = Progress(TextColumn("[bold]epoch {task.fields[epoch]}"), BarColumn(), MofNCompleteColumn(),
-                            TextColumn("loss {task.fields[loss]}"), TimeElapsedColumn(), console=console,
-                            transient=True, disable=not live)
+        self.bar = Progress(
+            TextColumn("[bold]epoch {task.fields[epoch]}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("loss {task.fields[loss]}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+            disable=not live,
+        )
         self.task = None
 
     def on_train_begin(self, logs: dict | None = None) -> None:
@@ -46,8 +53,9 @@ class RichProgress(keras.callbacks.Callback):
             self.bar.remove_task(self.task)
         dt = time.perf_counter() - self.t0
         self.console.print(
-            f"epoch {epoch + 1:>3}/{self.epochs}  loss {_fmt(logs.get('loss'))}  val_loss {_fmt(logs.get('val_loss'))}  "
-            f"tumour Dice {_fmt(logs.get('tumour_dice'), '.3f')}  [bold]val tumour Dice {_fmt(logs.get('val_tumour_dice'), '.3f')}[/]  "
+            f"epoch {epoch + 1:>3}/{self.epochs}  loss {_fmt(logs.get('loss'))}  "
+            f"val_loss {_fmt(logs.get('val_loss'))}  tumour Dice {_fmt(logs.get('tumour_dice'), '.3f')}  "
+            f"[bold]val tumour Dice {_fmt(logs.get('val_tumour_dice'), '.3f')}[/]  "
             f"lr {_fmt(logs.get('learning_rate'), '.2e')}  {dt:.0f}s ({self.steps / max(dt, 1e-9):.1f} steps/s)",
             highlight=False,
         )

@@ -52,7 +52,9 @@ def list_patients(path: Path, groups: Iterable[str] = GROUPS) -> list[str]:
     for g, ids in keys.items():
         if ids != ref:
             diff = sorted(ids ^ ref)
-            raise DataError(f"{path}: group '{g}' has different patients ({', '.join(diff)}); every group needs the same ids")
+            raise DataError(
+                f"{path}: group '{g}' has different patients ({', '.join(diff)}); every group needs the same ids"
+            )
     if not ref:
         raise DataError(f"{path}: no patients found in {', '.join(GROUPS)}")
     return sorted(ref)
@@ -74,6 +76,10 @@ def _check_volume(path: Path, pid: str, ct: np.ndarray, pet: np.ndarray, label: 
         raise DataError(f"{path}: label_data/{pid} holds non-integer values; labels must be integers >= 0")
     if label.size and label.min() < 0:
         raise DataError(f"{path}: label_data/{pid} holds negative values; labels must be integers >= 0")
+    if label.size and label.max() > 255:
+        raise DataError(
+            f"{path}: label_data/{pid} holds values > 255; store class labels as small integers (0 = background)"
+        )
 
 
 def read_volume(path: Path, patient: str) -> Volume:
@@ -82,7 +88,9 @@ def read_volume(path: Path, patient: str) -> Volume:
         try:
             ct, pet, label = (np.asarray(f[g][patient]) for g in GROUPS)
         except KeyError:
-            raise DataError(f"{path}: patient {patient} not found; available: {', '.join(sorted(f['ct_data'].keys()))}") from None
+            raise DataError(
+                f"{path}: patient {patient} not found; available: {', '.join(sorted(f['ct_data'].keys()))}"
+            ) from None
     _check_volume(Path(path), patient, ct, pet, label)
     return Volume(patient, ct.astype(np.float32), pet.astype(np.float32), label.astype(np.uint8))
 

@@ -51,5 +51,7 @@ def list_pairs(root: Path, split: str) -> list[Pair]:
     lonely = sorted(set(images) ^ set(masks))
     if lonely:
         shown = ", ".join(lonely[:5]) + (f" and {len(lonely) - 5} more" if len(lonely) > 5 else "")
-        raise DataError(f"{Path(root) / split}: {len(lonely)} image(s)/mask(s) without a partner: {shown}; add or remove them")
+        raise DataError(
+            f"{Path(root) / split}: {len(lonely)} image(s)/mask(s) without a partner: {shown}; add or remove them"
+        )
     return [Pair(n, images[n], masks[n]) for n in sorted(images)]

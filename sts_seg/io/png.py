@@ -79,9 +79,7 @@ def rgb_to_labels(rgb: np.ndarray, rgb_map: Sequence[tuple[Sequence[int], int]])
     return labels[np.argmin((diff * diff).sum(-1), axis=-1)]
 
 
-def read_mask(
-    path: Path, rgb_map: Sequence[tuple[Sequence[int], int]] = DEFAULT_RGB_MAP
-) -> np.ndarray:
+def read_mask(path: Path, rgb_map: Sequence[tuple[Sequence[int], int]] = DEFAULT_RGB_MAP) -> np.ndarray:
     """Read a palette, index (grey) or RGB mask as uint8 ``(H, W)`` class indices.
 
     A grey mask holding only 0 and 255 is read as 0/1 (a common binary export).

@@ -64,9 +64,7 @@ class Counts:
 
     def __add__(self, other: Counts) -> Counts:
         """Pool two count sets (e.g. slices of one volume); pooled ratios are not case means."""
-        return Counts(
-            self.tp + other.tp, self.fp + other.fp, self.fn + other.fn, self.tn + other.tn
-        )
+        return Counts(self.tp + other.tp, self.fp + other.fp, self.fn + other.fn, self.tn + other.tn)
 
 
 def as_foreground(mask: np.ndarray) -> np.ndarray:
@@ -119,7 +117,8 @@ def iou(c: Counts, empty: EmptyPolicy = "nan") -> float:
 
 
 def precision(c: Counts, empty: EmptyPolicy = "nan") -> float:
-    """Precision = TP / (TP + FP); 0/0 (empty prediction, even with non-empty truth) follows ``empty``."""
+    """Precision = TP / (TP + FP); 0/0 (empty prediction, even with non-empty truth) follows
+    ``empty``."""
     return _ratio(c.tp, c.tp + c.fp, empty)
 
 

@@ -23,9 +23,7 @@ def build_model(cfg: ModelConfig) -> keras.Model:
     try:
         builder = MODELS[cfg.name]
     except KeyError:
-        raise ConfigError(
-            f"model.name {cfg.name!r} is unknown; available: {', '.join(sorted(MODELS))}"
-        ) from None
+        raise ConfigError(f"model.name {cfg.name!r} is unknown; available: {', '.join(sorted(MODELS))}") from None
     return builder(cfg)
 
 

@@ -37,9 +37,7 @@ def _weights(class_weights: Sequence[float] | None, dtype: Any) -> Any:
     return ops.reshape(ops.convert_to_tensor(list(class_weights), dtype=dtype), (1, 1, 1, -1))
 
 
-def categorical_crossentropy(
-    y_true: Any, y_pred: Any, class_weights: Sequence[float] | None = None
-) -> Any:
+def categorical_crossentropy(y_true: Any, y_pred: Any, class_weights: Sequence[float] | None = None) -> Any:
     """Mean over pixels of ``−Σ_c w_c y_c log p_c`` (scalar)."""
     return focal_crossentropy(y_true, y_pred, gamma=0.0, class_weights=class_weights)
 
@@ -167,9 +165,7 @@ def make_loss(train_cfg: TrainConfig, num_classes: int) -> SegmentationLoss:
     try:
         cls = LOSSES[train_cfg.loss]
     except KeyError:
-        raise ConfigError(
-            f"train.loss {train_cfg.loss!r} is unknown; available: {', '.join(LOSSES)}"
-        ) from None
+        raise ConfigError(f"train.loss {train_cfg.loss!r} is unknown; available: {', '.join(LOSSES)}") from None
     weights = train_cfg.class_weights
     if weights is not None and len(weights) != num_classes:
         raise ConfigError(

@@ -128,9 +128,7 @@ def build_unet(cfg: ModelConfig) -> keras.Model:
 
     for j in range(cfg.num_layers - 1):
         f = cfg.num_layers - 2 - j
-        up = keras.layers.Conv2DTranspose(
-            filters[f], (2, 2), strides=(2, 2), padding="same", name=f"dec{j}_up"
-        )(x)
+        up = keras.layers.Conv2DTranspose(filters[f], (2, 2), strides=(2, 2), padding="same", name=f"dec{j}_up")(x)
         x = keras.layers.Concatenate(name=f"dec{j}_concat")([up, skips[f]])
         x = _block(x, cfg, f"dec{j}", filters[f], dec_k[j], dec_d[j], rates[f])
 

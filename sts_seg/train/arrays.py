@@ -55,9 +55,14 @@ def fit_mask(mask: np.ndarray, size: int) -> np.ndarray:
     return mask
 
 
-def load_pairs(pairs: Sequence[Pair], size: int, channels: int, num_classes: int,
-               rgb_map: Sequence[tuple[Sequence[int], int]] = png.DEFAULT_RGB_MAP,
-               progress: ProgressFn = no_progress) -> SliceArrays:
+def load_pairs(
+    pairs: Sequence[Pair],
+    size: int,
+    channels: int,
+    num_classes: int,
+    rgb_map: Sequence[tuple[Sequence[int], int]] = png.DEFAULT_RGB_MAP,
+    progress: ProgressFn = no_progress,
+) -> SliceArrays:
     """Read and fit every pair; a mask label >= ``num_classes`` is a DataError naming the file."""
     images = np.zeros((len(pairs), size, size, channels), np.uint8)
     masks = np.zeros((len(pairs), size, size), np.uint8)
@@ -65,15 +70,23 @@ def load_pairs(pairs: Sequence[Pair], size: int, channels: int, num_classes: int
         images[i] = fit_image(png.read_image(p.image), size, channels, p.image)
         m = png.read_mask(p.mask, rgb_map)
         if m.size and int(m.max()) >= num_classes:
-            raise DataError(f"{p.mask}: label {int(m.max())} but model.num_classes is {num_classes}; fix the mask or the config")
+            raise DataError(
+                f"{p.mask}: label {int(m.max())} but model.num_classes is {num_classes}; fix the mask or the config"
+            )
         masks[i] = fit_mask(m, size)
         progress(i + 1, len(pairs), p.name)
     return SliceArrays([p.name for p in pairs], images, masks)
 
 
-def load_split(root: Path, split: str, size: int, channels: int, num_classes: int,
-               rgb_map: Sequence[tuple[Sequence[int], int]] = png.DEFAULT_RGB_MAP,
-               progress: ProgressFn = no_progress) -> SliceArrays:
+def load_split(
+    root: Path,
+    split: str,
+    size: int,
+    channels: int,
+    num_classes: int,
+    rgb_map: Sequence[tuple[Sequence[int], int]] = png.DEFAULT_RGB_MAP,
+    progress: ProgressFn = no_progress,
+) -> SliceArrays:
     """All pairs of ``<root>/<split>``; an empty split is a DataError."""
     pairs = list_pairs(root, split)
     if not pairs:

@@ -58,8 +58,11 @@ def plot_history(history: list[dict[str, float]], path: Path) -> None:
 
     epochs = [int(r["epoch"]) + 1 for r in history]
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
-    panels = [("loss", "loss", False), ("tumour_dice", "tumour Dice (argmax, pooled)", False),
-              ("learning_rate", "learning rate", True)]
+    panels = [
+        ("loss", "loss", False),
+        ("tumour_dice", "tumour Dice (argmax, pooled)", False),
+        ("learning_rate", "learning rate", True),
+    ]
     for ax, (key, title, log) in zip(axes, panels, strict=True):
         for prefix, style in (("", "o-"), ("val_", "s--")):
             ys = [r.get(prefix + key) for r in history]

@@ -44,8 +44,14 @@ class TrainResult:
 def versions() -> dict[str, str]:
     import sys
 
-    return {"python": sys.version.split()[0], "tensorflow": tf.__version__, "keras": keras.__version__,
-            "numpy": np.__version__, "stsseg": __version__, "platform": platform.platform()}
+    return {
+        "python": sys.version.split()[0],
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy": np.__version__,
+        "stsseg": __version__,
+        "platform": platform.platform(),
+    }
 
 
 def setup_runtime(cfg: Config) -> None:
@@ -84,8 +90,9 @@ def prepare_run_dir(run_dir: Path, force: bool, resume: bool) -> None:
     run_dir.mkdir(parents=True, exist_ok=True)
 
 
-def _callbacks(cfg: Config, run_dir: Path, valid: SliceArrays, extra: Sequence[keras.callbacks.Callback],
-               resume: bool) -> list[keras.callbacks.Callback]:
+def _callbacks(
+    cfg: Config, run_dir: Path, valid: SliceArrays, extra: Sequence[keras.callbacks.Callback], resume: bool
+) -> list[keras.callbacks.Callback]:
     t, mon = cfg.train, cfg.train.monitor
     mode = "min" if mon == "val_loss" else "max"
     out: list[keras.callbacks.Callback] = [
@@ -96,11 +103,25 @@ def _callbacks(cfg: Config, run_dir: Path, valid: SliceArrays, extra: Sequence[k
         keras.callbacks.ModelCheckpoint(str(run_dir / "last.keras")),
     ]
     if t.reducer.enabled:
-        out.append(keras.callbacks.ReduceLROnPlateau(monitor=mon, mode=mode, factor=t.reducer.factor,
-                                                     patience=t.reducer.patience, min_lr=t.reducer.min_lr, verbose=0))
+        out.append(
+            keras.callbacks.ReduceLROnPlateau(
+                monitor=mon,
+                mode=mode,
+                factor=t.reducer.factor,
+                patience=t.reducer.patience,
+                min_lr=t.reducer.min_lr,
+                verbose=0,
+            )
+        )
     if t.early_stopping.enabled:
-        out.append(keras.callbacks.EarlyStopping(monitor=mon, mode=mode, patience=t.early_stopping.patience,
-                                                 restore_best_weights=t.early_stopping.restore_best))
+        out.append(
+            keras.callbacks.EarlyStopping(
+                monitor=mon,
+                mode=mode,
+                patience=t.early_stopping.patience,
+                restore_best_weights=t.early_stopping.restore_best,
+            )
+        )
     if t.preview_images:
         idx = _preview_indices(valid, t.preview_images)
         out.append(cbs.PreviewCallback(valid.images[idx], valid.masks[idx], run_dir / "previews"))
@@ -109,7 +130,7 @@ def _callbacks(cfg: Config, run_dir: Path, valid: SliceArrays, extra: Sequence[k
 
 def _preview_indices(data: SliceArrays, n: int) -> np.ndarray:
     """The ``n`` validation slices with the most tumour (evenly spread over the ranking)."""
-    order = np.argsort(-data.masks.reshape(len(data), -1).sum(1), kind="stable")
+    order = np.argsort(-data.masks.reshape(len(data), -1).sum(1, dtype=np.int64), kind="stable")
     pos = order[: max(1, int(data.tumour.sum()))]
     return np.sort(pos[np.linspace(0, len(pos) - 1, min(n, len(pos))).round().astype(int)])
 
@@ -121,9 +142,15 @@ def load_data(cfg: Config, dataset: Path, progress: ProgressFn = no_progress) ->
     return train, valid
 
 
-def train(cfg: Config, dataset: Path, run_dir: Path, force: bool = False, resume: bool = False,
-          callbacks: Sequence[keras.callbacks.Callback] = (),
-          data: tuple[SliceArrays, SliceArrays] | None = None) -> TrainResult:
+def train(
+    cfg: Config,
+    dataset: Path,
+    run_dir: Path,
+    force: bool = False,
+    resume: bool = False,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
+    data: tuple[SliceArrays, SliceArrays] | None = None,
+) -> TrainResult:
     """Fit ``cfg.model`` on ``dataset``'s train split, validating on its valid split.
 
     ``data``: already loaded (train, valid) arrays, e.g. from :func:`load_data` with a progress bar.
@@ -146,9 +173,13 @@ def train(cfg: Config, dataset: Path, run_dir: Path, force: bool = False, resume
         dump_config(cfg, run_dir / "config.yaml")
         (run_dir / "versions.json").write_text(json.dumps(versions(), indent=2))
     model.fit(
-        train_dataset(train_data, cfg), steps_per_epoch=steps_per_epoch(len(train_data), cfg),
-        validation_data=eval_dataset(valid_data, cfg), epochs=cfg.train.epochs, initial_epoch=initial_epoch,
-        callbacks=_callbacks(cfg, run_dir, valid_data, callbacks, resume), verbose=0,
+        train_dataset(train_data, cfg),
+        steps_per_epoch=steps_per_epoch(len(train_data), cfg),
+        validation_data=eval_dataset(valid_data, cfg),
+        epochs=cfg.train.epochs,
+        initial_epoch=initial_epoch,
+        callbacks=_callbacks(cfg, run_dir, valid_data, callbacks, resume),
+        verbose=0,
     )
     history = cbs.read_history(run_dir / "history.csv")
     return _result(run_dir, model.count_params(), history, cfg.train.monitor)

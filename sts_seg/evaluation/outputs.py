@@ -1,0 +1,63 @@
+"""Writing an evaluation: CSV tables, summary.json, the original's two-column evaluation.csv, overlays."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sts_seg import viz
+from sts_seg.io import png
+
+
+def _cell(v: Any) -> Any:
+    if isinstance(v, float):
+        return "" if math.isnan(v) else f"{v:.6g}"
+    return v
+
+
+def write_rows(path: Path, rows: Sequence[Mapping[str, Any]], first: Sequence[str] = ()) -> None:
+    """CSV with ``first`` columns leading, then the rest in row order; NaN as empty cells."""
+    keys = list(first) + [k for k in (rows[0] if rows else {}) if k not in first]
+    with open(path, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=keys, extrasaction="ignore")
+        w.writeheader()
+        w.writerows({k: _cell(r.get(k)) for k in keys} for r in rows)
+
+
+def _json_safe(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_json_safe(v) for v in obj]
+    if isinstance(obj, float | np.floating):
+        return None if math.isnan(float(obj)) else float(obj)
+    if isinstance(obj, np.integer):
+        return int(obj)
+    return obj
+
+
+def write_json(path: Path, obj: Any) -> None:
+    """JSON with NaN written as null (strict JSON)."""
+    path.write_text(json.dumps(_json_safe(obj), indent=2, allow_nan=False))
+
+
+def write_seed_csv(path: Path, pairs: Sequence[tuple[str, float]]) -> None:
+    """The original project's ``evaluation.csv``: no header, ``metric,value`` lines rounded to 4 places."""
+    path.write_text("".join(f"{k},{'' if math.isnan(v) else round(v, 4)}\n" for k, v in pairs))
+
+
+def write_overlays(folder: Path, picks: Sequence[tuple[str, str, np.ndarray, np.ndarray, np.ndarray]]) -> None:
+    """``picks``: (tag, name, image, truth, pred) -> ``<tag>_<name>.png``.
+
+    Each PNG is the input next to the outlines (truth green, prediction red).
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    for tag, name, image, truth, pred in picks:
+        tile = viz.grid([[image, viz.draw_outlines(image, truth, pred)]], scale=2)
+        png.write_image(folder / f"{tag}_{name}.png", tile)

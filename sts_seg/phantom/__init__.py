@@ -1,0 +1,61 @@
+"""Synthetic FDG-PET/CT phantom of soft-tissue sarcomas in the legs, in the layout of the Kaggle
+``lab_petct_vox_5.00mm.h5`` file (5 mm voxels; CT in HU, PET in SUV, label 1 = tumour).
+
+Each patient is drawn from its own generator ``np.random.default_rng([seed, index])``, so a
+patient does not depend on how many others are made. Modules: ``layout`` (where the body is),
+``anatomy`` and ``bones`` (tissue classes), ``lesions`` (sarcomas, nodes), ``ct`` and ``uptake``
+(rendering), ``patient`` (one patient end to end).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from sts_seg.errors import ConfigError
+from sts_seg.io.h5 import write_kaggle_h5
+from sts_seg.phantom.patient import PhantomSpec, make_patient
+from sts_seg.types import ProgressFn
+
+__all__ = ["PhantomSpec", "make_patient", "make_phantom", "patient_id", "patient_rng", "synth"]
+
+
+def patient_id(index: int) -> str:
+    """``STS_001`` for index 0, as in the Kaggle file."""
+    return f"STS_{index + 1:03d}"
+
+
+def patient_rng(seed: int, index: int) -> np.random.Generator:
+    """The generator of patient ``index`` (0-based) for ``seed`` (independent of the count)."""
+    if seed < 0:
+        raise ConfigError(f"seed must be a non-negative integer, got {seed}")
+    return np.random.default_rng([seed, index])
+
+
+def make_phantom(
+    n_patients: int = 7, seed: int = 0, spec: PhantomSpec = PhantomSpec()
+) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """{"STS_001": (ct, pet, label), ...}"""
+    return {patient_id(i): make_patient(patient_rng(seed, i), spec) for i in range(n_patients)}
+
+
+def synth(
+    output: Path,
+    n_patients: int = 7,
+    seed: int = 0,
+    spec: PhantomSpec = PhantomSpec(),
+    progress: ProgressFn | None = None,
+) -> dict[str, tuple[int, int, int]]:
+    """Write the phantom with ``write_kaggle_h5``; return {patient: shape}. ``progress(done, total,
+    patient_id)`` after each patient."""
+    if n_patients < 1:
+        raise ConfigError(f"the number of patients must be >= 1, got {n_patients}")
+    volumes = {}
+    for i in range(n_patients):
+        pid = patient_id(i)
+        volumes[pid] = make_patient(patient_rng(seed, i), spec)
+        if progress is not None:
+            progress(i + 1, n_patients, pid)
+    write_kaggle_h5(Path(output), volumes)
+    return {pid: tuple(int(n) for n in v[0].shape) for pid, v in volumes.items()}

@@ -1,0 +1,318 @@
+"""Augmentation ops: joint image/mask invariants, identities, determinism, registry checks."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from scipy.ndimage import gaussian_filter
+
+from sts_seg.augment import fields
+from sts_seg.augment.elastic import distortion_field
+from sts_seg.augment.registry import REGISTRY, apply_online, get_op, is_augmented_name, validate_op, variants
+from sts_seg.augment.warp import warp_image, warp_mask
+from sts_seg.config import AugmentOpConfig, load_config
+from sts_seg.errors import ConfigError
+
+GEOMETRIC = sorted(n for n, op in REGISTRY.items() if op.geometric)
+RANDOM_OPS = ["distort", "elastic", "gamma", "brightness_contrast", "gaussian_noise"]
+#: stronger than the 512 px defaults, so 48 px test images really move
+STRONG = {
+    "rotate": {"angles": [90, 33, -145]},
+    "distort": {"sizes": [0.06], "sigma": 6, "ref_size": None},
+    "elastic": {"alpha": 60, "sigma": 4, "ref_size": None},
+    "zoom": {"factors": [1.3, 0.7]},
+    "shrink": {"factors": [0.6]},
+    "shear": {"shears": [0.3]},
+}
+
+
+def blob_mask(size: int = 48, labels: tuple[int, ...] = (1,)) -> np.ndarray:
+    """Filled ellipse + rectangle (+ a small square per extra label) on background 0."""
+    yy, xx = np.mgrid[:size, :size]
+    mask = np.zeros((size, size), np.uint8)
+    mask[((yy - 0.55 * size) / 0.25 / size) ** 2 + ((xx - 0.5 * size) / 0.3 / size) ** 2 < 1] = labels[0]
+    mask[size // 8 : size // 3, size // 8 : size // 2] = labels[-1]
+    for k, lab in enumerate(labels[1:-1]):
+        mask[size // 2 + 2 * k : size // 2 + 2 * k + 4, 3 : 3 + 5] = lab
+    return mask
+
+
+def colour_image(mask: np.ndarray) -> np.ndarray:
+    """3 identical channels whose pixels ARE the mask's colours (label 1 -> 255)."""
+    return np.repeat((mask.astype(np.uint8) * 255)[..., None], 3, axis=2)
+
+
+def run_op(name: str, image: np.ndarray, mask: np.ndarray, params: dict, seed: int = 0, which: int = 0):
+    op = get_op(name)
+    _tag, vparams = op.variants(op.resolve(params))[which]
+    sampled = op.sample(np.random.default_rng(seed), mask.shape, vparams)
+    return op.apply(image, mask, sampled)
+
+
+def near_edge(mask: np.ndarray) -> np.ndarray:
+    """Pixels within 1 px (8-neighbourhood) of a label change."""
+    p = np.pad(mask, 1, mode="edge")
+    h, w = mask.shape
+    edge = np.zeros(mask.shape, bool)
+    for dy in (0, 1, 2):
+        for dx in (0, 1, 2):
+            edge |= p[dy : dy + h, dx : dx + w] != mask
+    return edge
+
+
+def all_variants(name: str, params: dict) -> list[int]:
+    return list(range(len(variants(name, params))))
+
+
+# --------------------------------------------------------------------------- joint transform
+
+
+@pytest.mark.parametrize("name", GEOMETRIC)
+def test_image_and_mask_move_together(name: str) -> None:
+    mask = blob_mask()
+    params = STRONG.get(name, {})
+    for which in all_variants(name, params)[:3]:
+        img, m = run_op(name, colour_image(mask), mask, params, seed=which, which=which)
+        seen = img[..., 0] >= 128
+        assert (seen == (m > 0)).mean() >= 0.99, (name, which)
+        assert not ((seen != (m > 0)) & ~near_edge(m) & ~near_edge(seen.astype(np.uint8))).any()
+        assert 0 < m.sum() < m.size
+
+
+@pytest.mark.parametrize("name", GEOMETRIC)
+def test_masks_never_gain_labels_and_channels_move_identically(name: str) -> None:
+    mask = blob_mask(labels=(1, 3, 1))
+    rng = np.random.default_rng(5)
+    grey = rng.integers(0, 256, mask.shape, dtype=np.uint8)
+    image = np.stack([grey, grey, grey], axis=2)
+    params = STRONG.get(name, {})
+    for which in all_variants(name, params)[:3]:
+        img, m = run_op(name, image, mask, params, which=which)
+        assert set(np.unique(m).tolist()) <= {0, 1, 3}
+        assert m.dtype == np.uint8
+        assert img.dtype == np.uint8
+        assert img.shape == image.shape
+        assert np.array_equal(img[..., 0], img[..., 1])
+        assert np.array_equal(img[..., 0], img[..., 2])
+
+
+def test_borders_fill_with_background() -> None:
+    image, mask = np.full((32, 32, 3), 200, np.uint8), np.ones((32, 32), np.uint8)
+    img, m = run_op("rotate", image, mask, {"angles": [45]})
+    assert (img[0, 0] == 0).all()
+    assert m[0, 0] == 0
+    assert m[16, 16] == 1
+    assert (img[16, 16] == 200).all()
+    img, m = run_op("shrink", image, mask, {"factors": [0.5]})
+    assert (img[:4] == 0).all()
+    assert (m[:4] == 0).all()
+    assert (img[16, 16] == 200).all()
+
+
+def test_image_bilinear_mask_nearest() -> None:
+    ramp = np.tile(np.array([0, 100, 200, 250], np.uint8), (2, 1))
+    ys, xs = np.zeros((1, 3), np.float32), np.array([[0.5, 1.5, 2.2]], np.float32)
+    assert warp_image(ramp, ys, xs).tolist() == [[50, 150, 210]]
+    labels = np.tile(np.array([0, 1, 3, 1], np.uint8), (2, 1))
+    assert warp_mask(labels, ys, xs + 0.2).tolist() == [[1, 3, 3]]  # 0.7, 1.7, 2.4 -> 1, 2, 2
+    # half a pixel outside blends with 0; further out is 0
+    assert warp_image(ramp, np.zeros((1, 2), np.float32), np.array([[3.5, 4.6]], np.float32)).tolist() == [[125, 0]]
+
+
+# --------------------------------------------------------------------------- identities
+
+
+def test_hflip_twice_and_rotate_four_times_are_identity() -> None:
+    mask = blob_mask(40, labels=(1, 3, 1))
+    image = np.random.default_rng(1).integers(0, 256, (40, 40, 3), dtype=np.uint8)
+    i, m = image, mask
+    for _ in range(2):
+        i, m = run_op("hflip", i, m, {})
+    assert np.array_equal(i, image)
+    assert np.array_equal(m, mask)
+    i, m = image, mask
+    for _ in range(4):
+        i, m = run_op("rotate", i, m, {"angles": [90]})
+        assert not np.array_equal(m, mask) or _ == 3
+    assert np.array_equal(i, image)
+    assert np.array_equal(m, mask)
+
+
+def test_rotate_90_is_counter_clockwise_about_true_centre() -> None:
+    mask = blob_mask(36, labels=(1, 3, 1))
+    image = np.random.default_rng(2).integers(0, 256, (36, 36, 1), dtype=np.uint8)
+    i, m = run_op("rotate", image, mask, {"angles": [90]})
+    assert np.array_equal(m, np.rot90(mask))
+    assert np.array_equal(i, np.rot90(image))
+    i, m = run_op("rotate", image, mask, {"angles": [180]})
+    assert np.array_equal(m, mask[::-1, ::-1])
+
+
+def test_zero_strength_distort_and_elastic_are_identity() -> None:
+    mask, image = blob_mask(), colour_image(blob_mask())
+    op = get_op("distort")
+    s = op.sample(np.random.default_rng(0), mask.shape, op.resolve({}))
+    i, m = op.apply(image, mask, {**s, "max_px": 0.0})
+    assert np.array_equal(i, image)
+    assert np.array_equal(m, mask)
+    i, m = run_op("elastic", image, mask, {"alpha": 0})
+    assert np.array_equal(i, image)
+    assert np.array_equal(m, mask)
+
+
+@pytest.mark.parametrize("name", RANDOM_OPS)
+def test_same_seed_same_bytes_different_seed_different(name: str) -> None:
+    mask = blob_mask()
+    image = np.random.default_rng(3).integers(0, 256, (48, 48, 3), dtype=np.uint8)
+    params = STRONG.get(name, {})
+    a = run_op(name, image, mask, params, seed=11)
+    b = run_op(name, image, mask, params, seed=11)
+    c = run_op(name, image, mask, params, seed=12)
+    assert a[0].tobytes() == b[0].tobytes()
+    assert a[1].tobytes() == b[1].tobytes()
+    assert a[0].tobytes() != c[0].tobytes()
+
+
+def test_distort_field_is_one_field_scaled_to_size() -> None:
+    dy, dx = distortion_field(7, (64, 64), sigma_px=10.0, max_px=3.0)
+    assert dy.shape == dx.shape == (64, 64)
+    assert dy.max() == pytest.approx(3.0, rel=1e-5)
+    assert dx.max() == pytest.approx(3.0, rel=1e-5)
+    op = get_op("distort")
+    s = op.sample(np.random.default_rng(0), (512, 512), op.resolve({"sizes": [0.02]}))
+    assert s["max_px"] == pytest.approx(10.24)
+    assert s["sigma_px"] == 40
+    s = op.sample(np.random.default_rng(0), (128, 128), op.resolve({"sizes": [0.02]}))
+    assert s["max_px"] == pytest.approx(2.56)
+    assert s["sigma_px"] == 10
+
+
+# --------------------------------------------------------------------------- fields
+
+
+@pytest.mark.parametrize(
+    ("shape", "sigma", "order"), [((37, 50), 3.0, (0, 1)), ((40, 33), 2.5, (1, 0)), ((9, 7), 3.9, (0, 0))]
+)
+def test_full_resolution_field_equals_scipy(shape, sigma, order) -> None:
+    noise = np.random.default_rng(0).standard_normal(shape)
+    ours = fields.filter_noise(noise, shape, sigma, order)
+    assert np.allclose(ours, gaussian_filter(noise, sigma, order=order, mode="reflect"), atol=1e-6)
+
+
+def test_coarse_field_has_full_resolution_statistics() -> None:
+    ours, ref = [], []
+    for i in range(12):
+        rng = np.random.default_rng(i)
+        ours.append(fields.smooth_noise(rng, (96, 96), 16.0, kind="uniform")[24:-24, 24:-24].std())
+        ref.append(gaussian_filter(rng.uniform(-1, 1, (96, 96)), 16.0)[24:-24, 24:-24].std())
+    assert fields.noise_shape((96, 96), 16.0) == (25, 25)
+    assert 0.8 < np.mean(ours) / np.mean(ref) < 1.25
+
+
+# --------------------------------------------------------------------------- registry
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_every_op_runs_with_defaults_and_names_its_outputs(name: str) -> None:
+    op = REGISTRY[name]
+    vs = variants(name, {})
+    assert vs
+    assert len({tag for tag, _ in vs}) == len(vs)
+    mask = blob_mask(32)
+    image = colour_image(mask)[..., :1]
+    for tag, vparams in vs:
+        assert op.matches(tag + "STS_002_010")
+        assert is_augmented_name(tag + "STS_002_010.png")
+        sampled = op.sample(np.random.default_rng(0), mask.shape, vparams)
+        assert len(json.dumps(sampled)) < 400
+        img, m = op.apply(image, mask, sampled)
+        assert img.shape == image.shape
+        assert img.dtype == np.uint8
+        assert m.shape == mask.shape
+        if not op.geometric:
+            assert m is mask
+    img, m = apply_online(image, mask, [{"name": name, "p": 1.0, "params": {}}], np.random.default_rng(0))
+    assert img.shape == image.shape
+    assert m.shape == mask.shape
+
+
+def test_variant_names_follow_the_original() -> None:
+    assert [t for t, _ in variants("hflip")] == ["hflipped_"]
+    assert [t for t, _ in variants("rotate")] == ["rotated_90_", "rotated_180_", "rotated_270_"]
+    assert [t for t, _ in variants("distort")] == [
+        f"distorted_{s}_rsigma0.5_sigma40_" for s in ("0.01", "0.02", "0.03")
+    ]
+    assert [t for t, _ in variants("elastic", {"copies": 2})] == ["elastic_1300_40_0_", "elastic_1300_40_1_"]
+    assert [t for t, _ in variants("pincushion")][-1] == "pincdistorted_1005_0.3_-0.3_"
+    assert len(variants("barrel", {"cumulative_outputs": False})) == 1
+
+
+def test_is_augmented_name() -> None:
+    assert is_augmented_name("distorted_0.02_rsigma0.5_sigma40_STS_005_110.png")
+    assert is_augmented_name("rotated_270_STS_005_110")
+    for plain in ("STS_005_110.png", "rotated.png", "gamma_ray.png", "hflip_x.png", "sheared.png"):
+        assert not is_augmented_name(plain)
+
+
+def test_unknown_op_lists_available() -> None:
+    with pytest.raises(ValueError, match=r"unknown augmentation op 'rotat'; available: .*rotate"):
+        validate_op("rotat", {})
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "needle"),
+    [
+        ("rotate", {"angle": 90}, "unknown parameter 'angle' (allowed: angles)"),
+        ("rotate", {"angles": []}, "'angles' must be a non-empty list"),
+        ("distort", {"sizes": [0.6]}, "'sizes' must be a non-empty list of numbers in (0, 0.5)"),
+        ("distort", {"sizes": [0.0]}, "(0, 0.5)"),
+        ("distort", {"sigma": -1}, "'sigma' must be a number in (0, 10000]"),
+        ("elastic", {"sigma": -2}, "'sigma'"),
+        ("elastic", {"copies": 0}, "'copies' must be an integer in [1, 100]"),
+        ("elastic", {"ref_size": 0}, "'ref_size'"),
+        ("zoom", {"factors": "big"}, "'factors'"),
+        ("shrink", {"factors": [1.2]}, "[0.25, 1)"),
+        ("shear", {"axis": "z"}, "'axis' must be one of y, x"),
+        ("barrel", {"centers": [[0.3]]}, "'centers'"),
+        ("pincushion", {"amounts": [2]}, "'amounts'"),
+        ("gamma", {"range": [1.5, 0.7]}, "low <= high"),
+        ("brightness_contrast", {"contrast": 1.5}, "'contrast' must be a number in [0, 1)"),
+        ("gaussian_noise", {"std": -1}, "'std'"),
+        ("blur", {"sigmas": [0]}, "'sigmas'"),
+        ("hflip", {"x": 1}, "unknown parameter 'x' (allowed: none)"),
+    ],
+)
+def test_bad_params_are_rejected(name: str, params: dict, needle: str) -> None:
+    with pytest.raises(ValueError, match=f"augment op '{name}'") as exc:
+        validate_op(name, params)
+    assert needle in str(exc.value)
+
+
+def test_config_surfaces_op_errors(tmp_path) -> None:
+    cfg_file = tmp_path / "c.yaml"
+    cfg_file.write_text("augment:\n  offline:\n    - name: distort\n      params: {sizes: [0.7]}\n")
+    with pytest.raises(ConfigError, match=r"augment\.offline\.0: augment op 'distort': 'sizes'"):
+        load_config(cfg_file)
+    cfg_file.write_text("augment:\n  online:\n    - name: hflip\n      p: 1.5\n")
+    with pytest.raises(ConfigError, match=r"augment\.online\.0\.p"):
+        load_config(cfg_file)
+    cfg_file.write_text("augment:\n  offline:\n    - name: flop\n")
+    with pytest.raises(ConfigError, match="available: hflip"):
+        load_config(cfg_file)
+
+
+def test_apply_online_probability_and_determinism() -> None:
+    mask = blob_mask()
+    image = colour_image(mask)
+    ops = [AugmentOpConfig(name="rotate", p=0.5, params={"angles": [90, 180]}), AugmentOpConfig(name="elastic", p=0.0)]
+    outs = [apply_online(image, mask, ops, np.random.default_rng(s)) for s in range(8)]
+    again = [apply_online(image, mask, ops, np.random.default_rng(s)) for s in range(8)]
+    assert all(np.array_equal(a[1], b[1]) for a, b in zip(outs, again, strict=True))
+    kinds = {a[1].tobytes() for a in outs}
+    assert mask.tobytes() in kinds
+    assert len(kinds) >= 2
+    i, m = apply_online(image, mask, [AugmentOpConfig(name="distort", p=0.0)], np.random.default_rng(0))
+    assert i is image
+    assert m is mask
