@@ -269,6 +269,17 @@ class EvalConfig(_Section):
     baseline: BaselineConfig = BaselineConfig()
 
 
+class PostprocessConfig(_Section):
+    """3D clean-up of predicted volumes (evaluate and ``infer --h5``), as nnU-Net does when CV says so.
+
+    ``keep_largest``: keep only the N largest 3D connected components (26-connectivity);
+    ``min_volume_ml``: drop components smaller than this. Decide on the validation split, not on test.
+    """
+
+    keep_largest: int | None = Field(None, ge=1)
+    min_volume_ml: float = Field(0.0, ge=0)
+
+
 class InferConfig(_Section):
     batch_size: int = Field(16, ge=1)
     overlay: bool = False
@@ -284,6 +295,7 @@ class Config(_Section):
     model: ModelConfig = ModelConfig()
     train: TrainConfig = TrainConfig()
     eval: EvalConfig = EvalConfig()
+    postprocess: PostprocessConfig = PostprocessConfig()
     infer: InferConfig = InferConfig()
 
     @model_validator(mode="after")

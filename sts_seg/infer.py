@@ -23,6 +23,7 @@ from sts_seg.io import h5, png
 from sts_seg.io.atomic import staged_dir
 from sts_seg.io.layout import list_images
 from sts_seg.io.nifti import write_nifti
+from sts_seg.postprocess import postprocess
 from sts_seg.predict import Predictor
 from sts_seg.prepare import canvas_image
 from sts_seg.train.arrays import fit_image
@@ -127,7 +128,9 @@ def infer_volumes(
         raise DataError(f"{h5_path}: patient(s) {', '.join(unknown)} not found; available: {', '.join(available)}")
     masks = {}
     for i, pid in enumerate(ids):
-        masks[pid] = predict_volume(predictor, h5.read_volume(h5_path, pid), cfg)
+        masks[pid] = postprocess(
+            predict_volume(predictor, h5.read_volume(h5_path, pid), cfg), cfg.postprocess, cfg.data.spacing_mm
+        )
         progress(i + 1, len(ids), pid)
     h5.write_label_h5(output, masks)
     if nifti:

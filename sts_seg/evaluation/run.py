@@ -15,7 +15,7 @@ import numpy as np
 
 from sts_seg.baseline import pet_threshold
 from sts_seg.config import Config, config_to_dict
-from sts_seg.data.geometry import back_to_shape, to_native
+from sts_seg.data.geometry import back_to_shape
 from sts_seg.data.manifest import MANIFEST, SliceRow, read_manifest
 from sts_seg.data.restack import covered_slices, restack
 from sts_seg.errors import ConfigError, DataError
@@ -25,6 +25,7 @@ from sts_seg.io import h5, png
 from sts_seg.io.atomic import check_writable_dir, staged_dir
 from sts_seg.io.layout import Pair, list_images, list_pairs
 from sts_seg.metrics import case_metrics, empty_counts, summarize
+from sts_seg.postprocess import is_active, postprocess
 from sts_seg.train.arrays import fit_image
 from sts_seg.types import ProgressFn, no_progress
 
@@ -81,25 +82,32 @@ def _folder_predictions(
     return out
 
 
-def _per_image(
-    pairs: list[Pair],
-    truth: dict,
-    pred: dict,
-    rows: dict[str, SliceRow] | None,
-    spacing: tuple[float, float, float],
-    empty: str,
+def _per_image_native(
+    rows: list[SliceRow], vol_truth: dict, vol_pred: dict, spacing: tuple[float, float, float], empty: str
 ) -> list[dict[str, Any]]:
-    out = []
-    for p in pairs:
-        t, q = truth[p.name], pred[p.name]
-        if rows is not None:
-            r = rows[p.name]
-            t, q = to_native(t, r.placement), to_native(q, r.placement)
-            sp, pid, z = spacing[1:], r.patient, r.z
-        else:
-            sp, pid, z = (1.0, 1.0), patient_of(p.name), ""
-        out.append({"image": p.name, "patient": pid, "z": z, **case_metrics(q, t, sp, empty)})
-    return out
+    """2D rows on the native grid, read from the (post-processed) restacked volumes."""
+    return [
+        {
+            "image": r.name,
+            "patient": r.patient,
+            "z": r.z,
+            **case_metrics(vol_pred[r.patient][r.z], vol_truth[r.patient][r.z], spacing[1:], empty),
+        }
+        for r in rows
+    ]
+
+
+def _per_image_canvas(pairs: list[Pair], truth: dict, pred: dict, empty: str) -> list[dict[str, Any]]:
+    """2D rows in pixel units for a folder without manifest."""
+    return [
+        {
+            "image": p.name,
+            "patient": patient_of(p.name),
+            "z": "",
+            **case_metrics(pred[p.name], truth[p.name], (1.0, 1.0), empty),
+        }
+        for p in pairs
+    ]
 
 
 def _per_patient(
@@ -188,13 +196,15 @@ def evaluate(
         pred = _folder_predictions(predictions, pairs, {k: v.shape for k, v in truth.items()}, rgb_map)
     pred = {k: (v > 0).astype(np.uint8) for k, v in pred.items()}
     spacing = cfg.data.spacing_mm
-    per_image = _per_image(pairs, truth, pred, rows, spacing, empty)
-
     per_patient: list[dict[str, Any]] = []
     base: list[dict[str, Any]] | None = None
     if rows is not None:
         srows = [rows[p.name] for p in pairs]
         vol_truth, vol_pred, covered = restack(srows, truth), restack(srows, pred), covered_slices(srows)
+        if is_active(cfg.postprocess):
+            vol_pred = {pid: postprocess(v, cfg.postprocess, spacing) for pid, v in vol_pred.items()}
+            notes.append(f"post-processing applied to the 3D predictions: {cfg.postprocess.model_dump()}")
+        per_image = _per_image_native(srows, vol_truth, vol_pred, spacing, empty)
         per_patient = _per_patient(vol_truth, vol_pred, spacing, empty)
         partial = sorted(pid for pid, c in covered.items() if not c.all())
         if partial:
@@ -210,6 +220,7 @@ def evaluate(
         else:
             base = baseline_rows(src, vol_truth, covered, cfg)
     else:
+        per_image = _per_image_canvas(pairs, truth, pred, empty)
         notes.append(f"{dataset} has no manifest.csv: per-image 2D metrics only (pixel units), no per-patient 3D")
 
     summary = {
@@ -293,6 +304,8 @@ def evaluate_volumes(
                 f"{predictions_h5}: label_data/{pid} has shape {pred[pid].shape}, "
                 f"the source has {truth[pid].shape}; predict on the same file"
             )
+    if is_active(cfg.postprocess):
+        pred = {pid: postprocess(v, cfg.postprocess, cfg.data.spacing_mm) for pid, v in pred.items()}
     per_patient = _per_patient(truth, pred, cfg.data.spacing_mm, cfg.eval.empty_policy)
     covered = {pid: np.ones(v.shape[0], bool) for pid, v in truth.items()}
     base = baseline_rows(truth_h5, truth, covered, cfg) if cfg.eval.baseline.enabled else None
