@@ -20,7 +20,7 @@ from sts_seg.config import Config
 from sts_seg.data.geometry import back_to_shape, placement_for, to_native
 from sts_seg.errors import DataError, OverwriteError, StsSegError
 from sts_seg.io import h5, png
-from sts_seg.io.atomic import staged_dir
+from sts_seg.io.atomic import check_writable_dir, staged_dir
 from sts_seg.io.layout import list_images
 from sts_seg.io.nifti import write_nifti
 from sts_seg.postprocess import postprocess
@@ -40,12 +40,15 @@ class FolderResult:
 def _check_folders(input_dir: Path, output: Path, force: bool) -> dict[str, Path]:
     if not Path(input_dir).is_dir():
         raise DataError(f"{input_dir}: input folder not found; pass a folder of png/jpg/bmp/tif images")
-    if Path(output).resolve() == Path(input_dir).resolve():
+    src, dst = Path(input_dir).resolve(), Path(output).resolve()
+    if src.is_relative_to(dst) or dst.is_relative_to(src):
         raise OverwriteError(
-            f"{output}: output folder is the input folder; inputs are never overwritten, choose another"
+            f"{output}: output folder overlaps the input folder {input_dir}; inputs are never overwritten, "
+            "choose a separate output folder"
         )
     if Path(output).is_dir() and list_images(output) and not force:
         raise OverwriteError(f"{output}: already holds masks; pass --force to replace the folder")
+    check_writable_dir(Path(output), force, "output folder")
     files = list_images(input_dir)
     if not files:
         raise DataError(f"{input_dir}: no images (png, jpg, bmp, tif) found")
@@ -65,7 +68,7 @@ def infer_folder(
     files = _check_folders(input_dir, output, force)
     result = FolderResult(Path(output))
     names = list(files)
-    with staged_dir(output, force=True, what="output folder") as tmp:
+    with staged_dir(output, force=force, what="output folder") as tmp:
         if overlay:
             (tmp / "overlays").mkdir()
         for start in range(0, len(names), predictor.batch_size):
@@ -121,6 +124,9 @@ def infer_volumes(
         raise OverwriteError(f"{output}: exists; pass --force to replace it")
     if output.resolve() == Path(h5_path).resolve():
         raise OverwriteError(f"{output}: is the input file; choose another output")
+    nifti_dir = output.with_name(output.stem + "_nifti")
+    if nifti:
+        check_writable_dir(nifti_dir, force, "NIfTI folder")
     available = h5.list_patients(h5_path)
     ids = list(patients) if patients else available
     unknown = sorted(set(ids) - set(available))
@@ -134,8 +140,7 @@ def infer_volumes(
         progress(i + 1, len(ids), pid)
     h5.write_label_h5(output, masks)
     if nifti:
-        folder = output.with_name(output.stem + "_nifti")
-        with staged_dir(folder, force=True, what="NIfTI folder") as tmp:
+        with staged_dir(nifti_dir, force=force, what="NIfTI folder") as tmp:
             for pid, m in masks.items():
                 write_nifti(tmp / f"{pid}.nii.gz", m, cfg.data.spacing_mm)
     return {pid: m.shape for pid, m in masks.items()}

@@ -27,7 +27,7 @@ def _online_augment(ops: Sequence[AugmentOpConfig], seed: int, shape: tuple[int,
     """A tf.data map applying the numpy registry ops; one Generator, sequential -> reproducible."""
     from sts_seg.augment.registry import apply_online
 
-    rng = np.random.default_rng([seed, 1])
+    rng = np.random.default_rng([seed, 1])  # seed already shifted by a resumed epoch
 
     def np_fn(image: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         img, msk = apply_online(image, mask, ops, rng)
@@ -46,9 +46,13 @@ def steps_per_epoch(n: int, cfg: Config) -> int:
     return cfg.train.steps_per_epoch or max(1, math.ceil(n / cfg.train.batch_size))
 
 
-def train_dataset(data: SliceArrays, cfg: Config) -> tf.data.Dataset:
-    """Infinite, batched training stream (use with :func:`steps_per_epoch`)."""
-    seed, t = cfg.train.seed, cfg.train
+def train_dataset(data: SliceArrays, cfg: Config, epoch_offset: int = 0) -> tf.data.Dataset:
+    """Infinite, batched training stream (use with :func:`steps_per_epoch`).
+
+    ``epoch_offset`` (a resumed run's first epoch) shifts every seed, so a resumed run does not
+    replay the batches of epoch 0.
+    """
+    seed, t = cfg.train.seed + 1000 * epoch_offset, cfg.train
     frac = t.tumour_fraction
     tumour = data.tumour
     if frac is not None and tumour.any() and (~tumour).any():

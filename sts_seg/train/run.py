@@ -54,9 +54,9 @@ def versions() -> dict[str, str]:
     }
 
 
-def setup_runtime(cfg: Config) -> None:
-    """Seed Python/NumPy/TF, optional op determinism and precision policy."""
-    keras.utils.set_random_seed(cfg.train.seed)
+def setup_runtime(cfg: Config, epoch_offset: int = 0) -> None:
+    """Seed Python/NumPy/TF (shifted by the resumed epoch), op determinism, precision policy."""
+    keras.utils.set_random_seed(cfg.train.seed + epoch_offset)
     if cfg.train.deterministic:
         tf.config.experimental.enable_op_determinism()
     keras.mixed_precision.set_global_policy(cfg.train.precision)
@@ -78,29 +78,41 @@ def compile_model(model: keras.Model, cfg: Config) -> keras.Model:
     return model
 
 
-def prepare_run_dir(run_dir: Path, force: bool, resume: bool) -> None:
+def check_run_dir(run_dir: Path, force: bool, resume: bool) -> None:
+    """Refuse (without side effects) a run directory that would be lost or cannot be resumed."""
     if resume:
         if not (run_dir / "last.keras").is_file():
             raise OverwriteError(f"{run_dir}: nothing to resume (no last.keras); drop --resume to start a new run")
-        return
-    if run_dir.exists() and any(run_dir.iterdir()):
-        if not force:
-            raise OverwriteError(f"{run_dir}: run directory exists; pass --force to replace it or --resume to continue")
+    elif run_dir.exists() and any(run_dir.iterdir()) and not force:
+        raise OverwriteError(f"{run_dir}: run directory exists; pass --force to replace it or --resume to continue")
+
+
+def prepare_run_dir(run_dir: Path, force: bool, resume: bool) -> None:
+    """:func:`check_run_dir`, then empty the directory for a fresh run (``force``)."""
+    check_run_dir(run_dir, force, resume)
+    if not resume and run_dir.exists():
         shutil.rmtree(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
+
+
+def _best_so_far(history: list[dict[str, float]], monitor: str) -> float | None:
+    vals = [r[monitor] for r in history if monitor in r and not np.isnan(r[monitor])]
+    if not vals:
+        return None
+    return min(vals) if monitor == "val_loss" else max(vals)
 
 
 def _callbacks(
     cfg: Config, run_dir: Path, valid: SliceArrays, extra: Sequence[keras.callbacks.Callback], resume: bool
 ) -> list[keras.callbacks.Callback]:
+    """Order matters: log the epoch's LR, write the CSV, then let the reducer act, then checkpoint
+    (so last.keras holds the reduced LR for --resume)."""
     t, mon = cfg.train, cfg.train.monitor
     mode = "min" if mon == "val_loss" else "max"
     out: list[keras.callbacks.Callback] = [
         cbs.LearningRateLogger(),
         keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=resume),
         cbs.PlotCallback(run_dir / "history.csv", run_dir / "plots" / "curves.png"),
-        keras.callbacks.ModelCheckpoint(str(run_dir / "best.keras"), monitor=mon, mode=mode, save_best_only=True),
-        keras.callbacks.ModelCheckpoint(str(run_dir / "last.keras")),
     ]
     if t.reducer.enabled:
         out.append(
@@ -122,6 +134,13 @@ def _callbacks(
                 restore_best_weights=t.early_stopping.restore_best,
             )
         )
+    best = _best_so_far(cbs.read_history(run_dir / "history.csv"), mon) if resume else None
+    out += [
+        keras.callbacks.ModelCheckpoint(
+            str(run_dir / "best.keras"), monitor=mon, mode=mode, save_best_only=True, initial_value_threshold=best
+        ),
+        keras.callbacks.ModelCheckpoint(str(run_dir / "last.keras")),
+    ]
     if t.preview_images:
         idx = _preview_indices(valid, t.preview_images)
         out.append(cbs.PreviewCallback(valid.images[idx], valid.masks[idx], run_dir / "previews"))
@@ -156,29 +175,30 @@ def train(
     ``data``: already loaded (train, valid) arrays, e.g. from :func:`load_data` with a progress bar.
     """
     run_dir = Path(run_dir)
-    prepare_run_dir(run_dir, force, resume)
-    setup_runtime(cfg)
+    check_run_dir(run_dir, force, resume)
     train_data, valid_data = data if data is not None else load_data(cfg, dataset)
     if not train_data.tumour.any():
         raise DataError(f"{dataset}/train: no slice holds tumour; nothing to learn (check the masks / rgb_map)")
-    initial_epoch = 0
+    prepare_run_dir(run_dir, force, resume)
+    initial_epoch = len(cbs.read_history(run_dir / "history.csv")) if resume else 0
+    setup_runtime(cfg, initial_epoch)
     if resume:
         try:
             model = keras.models.load_model(run_dir / "last.keras")
         except Exception as exc:  # corrupt or foreign file
             raise ModelError(f"{run_dir / 'last.keras'}: cannot load ({exc}); start a new run with --force") from exc
-        initial_epoch = len(cbs.read_history(run_dir / "history.csv"))
     else:
         model = compile_model(build_model(cfg.model), cfg)
         dump_config(cfg, run_dir / "config.yaml")
         (run_dir / "versions.json").write_text(json.dumps(versions(), indent=2))
     model.fit(
-        train_dataset(train_data, cfg),
+        train_dataset(train_data, cfg, epoch_offset=initial_epoch),
         steps_per_epoch=steps_per_epoch(len(train_data), cfg),
         validation_data=eval_dataset(valid_data, cfg),
         epochs=cfg.train.epochs,
         initial_epoch=initial_epoch,
         callbacks=_callbacks(cfg, run_dir, valid_data, callbacks, resume),
+        shuffle=False,  # the tf.data stream is already shuffled (seeded)
         verbose=0,
     )
     history = cbs.read_history(run_dir / "history.csv")

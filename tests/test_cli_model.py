@@ -1,0 +1,195 @@
+"""``stsseg train / evaluate / infer`` error contract: exit 1, one ``error:`` line on stderr that
+names the file or key, nothing on stdout, no traceback, nothing written."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import pytest
+from _pipeline import overrides
+from typer.testing import CliRunner
+
+from sts_seg.cli import app
+
+pytest_plugins = ["_pipeline"]
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture
+def in_tmp(tmp_path, monkeypatch) -> Path:
+    """An empty working directory, so default paths (runs/sts, data/sts) point nowhere."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("STSSEG_DEBUG", raising=False)
+    return tmp_path
+
+
+def _sets(*extra: str) -> list[str]:
+    out = []
+    for o in (*overrides(), *extra):
+        out += ["--set", o]
+    return out
+
+
+def _one_line_error(result, *names: str) -> str:
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit)
+    err = result.stderr
+    assert err.startswith("error: "), err
+    assert err.endswith("\n"), err
+    assert err.count("\n") == 1, err
+    for name in names:
+        assert name in err, (name, err)
+    assert "Traceback" not in result.output
+    assert result.stdout == ""
+    return err
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.rglob("*") if p.is_file()
+    }
+
+
+# --------------------------------------------------------------------------- train
+
+
+def test_train_missing_dataset(runner, in_tmp):
+    result = runner.invoke(app, ["train", "--dataset", "no_such_ds", "--run", "run", *_sets()])
+    _one_line_error(result, "no_such_ds", "stsseg prepare")
+    assert not (in_tmp / "run" / "config.yaml").exists()
+
+
+def test_train_bad_config_key(runner, in_tmp):
+    result = runner.invoke(app, ["train", "--dry-run", "--set", "train.epochz=3"])
+    _one_line_error(result, "train.epochz")
+
+
+def test_train_bad_config_value(runner, in_tmp):
+    result = runner.invoke(app, ["train", "--dry-run", "--set", "model.image_size=50"])
+    _one_line_error(result, "image_size 50", "multiple of 16")
+
+
+def test_train_resume_without_a_run(runner, in_tmp, dataset48):
+    result = runner.invoke(app, ["train", "--dataset", str(dataset48), "--run", "empty", "--resume", *_sets()])
+    _one_line_error(result, "empty", "nothing to resume")
+
+
+def test_train_refuses_an_existing_run_without_force(runner, in_tmp, dataset48, trained_run):
+    run = trained_run.run_dir
+    before = _digest(run)
+    result = runner.invoke(app, ["train", "--dataset", str(dataset48), "--run", str(run), *_sets()])
+    _one_line_error(result, str(run), "--force", "--resume")
+    assert _digest(run) == before
+
+
+# --------------------------------------------------------------------------- evaluate
+
+
+def test_evaluate_missing_model_file(runner, in_tmp, dataset48):
+    args = ["evaluate", "--dataset", str(dataset48), "--model", "nope.keras", "-o", "rep", *_sets()]
+    _one_line_error(runner.invoke(app, args), "nope.keras", "not found")
+    assert not (in_tmp / "rep").exists()
+
+
+def test_evaluate_default_model_is_named_when_missing(runner, in_tmp, dataset48):
+    result = runner.invoke(app, ["evaluate", "--dataset", str(dataset48), "-o", "rep", *_sets()])
+    _one_line_error(result, str(Path("runs") / "sts" / "best.keras"))
+
+
+def test_evaluate_missing_dataset(runner, in_tmp):
+    (in_tmp / "preds").mkdir()
+    args = ["evaluate", "--dataset", "no_such_ds", "--predictions", "preds", "-o", "rep"]
+    _one_line_error(runner.invoke(app, args), str(Path("no_such_ds") / "test"))
+    assert not (in_tmp / "rep").exists()
+
+
+def test_evaluate_missing_predictions_folder(runner, in_tmp, dataset48):
+    args = ["evaluate", "--dataset", str(dataset48), "--predictions", "preds", "-o", "rep"]
+    _one_line_error(runner.invoke(app, args), "preds", "not found")
+
+
+def test_evaluate_bad_config_key(runner, in_tmp):
+    result = runner.invoke(app, ["evaluate", "--predictions", "p", "--set", "eval.empty=one"])
+    _one_line_error(result, "eval.empty")
+
+
+def test_evaluate_bad_split(runner, in_tmp):
+    _one_line_error(runner.invoke(app, ["evaluate", "--predictions", "p", "--split", "tset"]), "eval.split")
+
+
+def test_evaluate_h5_predictions_need_the_source(runner, in_tmp):
+    (in_tmp / "pred.h5").write_bytes(b"")
+    args = ["evaluate", "--dataset", "no_such_ds", "--predictions", "pred.h5", "-o", "rep"]
+    _one_line_error(runner.invoke(app, args), "--h5")
+
+
+def test_evaluate_refuses_a_non_empty_output(runner, in_tmp, dataset48):
+    preds = in_tmp / "preds"
+    shutil.copytree(dataset48 / "test" / "masks", preds)
+    (in_tmp / "rep").mkdir()
+    (in_tmp / "rep" / "mine.txt").write_text("keep")
+    args = ["evaluate", "--dataset", str(dataset48), "--predictions", "preds", "-o", "rep", *_sets()]
+    _one_line_error(runner.invoke(app, args), "rep", "--force")
+    assert [p.name for p in (in_tmp / "rep").iterdir()] == ["mine.txt"]
+
+
+# --------------------------------------------------------------------------- infer
+
+
+def test_infer_needs_input_or_h5(runner, in_tmp):
+    _one_line_error(runner.invoke(app, ["infer", "--output", "out"]), "--input", "--h5")
+
+
+def test_infer_refuses_both_input_and_h5(runner, in_tmp, tiny_h5):
+    (in_tmp / "imgs").mkdir()
+    result = runner.invoke(app, ["infer", "--input", "imgs", "--h5", str(tiny_h5), "--output", "out"])
+    _one_line_error(result, "--input", "--h5")
+
+
+def test_infer_needs_output(runner, in_tmp):
+    (in_tmp / "imgs").mkdir()
+    _one_line_error(runner.invoke(app, ["infer", "--input", "imgs"]), "--output")
+
+
+def test_infer_missing_model_file(runner, in_tmp, dataset48):
+    args = ["infer", "--input", str(dataset48 / "test" / "images"), "--output", "out", "--model", "gone.keras"]
+    _one_line_error(runner.invoke(app, args), "gone.keras")
+    assert not (in_tmp / "out").exists()
+
+
+def test_infer_corrupt_model_file(runner, in_tmp, dataset48):
+    (in_tmp / "junk.keras").write_bytes(b"not a zip archive")
+    args = ["infer", "--input", str(dataset48 / "test" / "images"), "--output", "out", "--model", "junk.keras"]
+    _one_line_error(runner.invoke(app, args), "junk.keras", "cannot load")
+
+
+@pytest.mark.tf
+def test_infer_missing_input_folder(runner, in_tmp, model_path):
+    args = ["infer", "--input", "no_imgs", "--output", "out", "--model", str(model_path)]
+    _one_line_error(runner.invoke(app, args), "no_imgs")
+
+
+def test_infer_bad_config_key(runner, in_tmp):
+    _one_line_error(
+        runner.invoke(app, ["infer", "--input", "x", "--output", "y", "--set", "infer.batch=2"]), "infer.batch"
+    )
+
+
+@pytest.mark.tf
+def test_infer_volume_with_a_config_of_another_size(runner, in_tmp, model_path, tiny_h5):
+    # the model is 48 px, the default config says 128 px: volumes would be sliced differently
+    args = ["infer", "--h5", str(tiny_h5), "--output", "pred.h5", "--model", str(model_path)]
+    _one_line_error(runner.invoke(app, args), "48 px", "model.image_size is 128")
+    assert not (in_tmp / "pred.h5").exists()
+
+
+@pytest.mark.tf
+def test_infer_volume_unknown_patient(runner, in_tmp, model_path, tiny_h5):
+    args = ["infer", "--h5", str(tiny_h5), "--output", "pred.h5", "--model", str(model_path)]
+    _one_line_error(runner.invoke(app, [*args, "--patients", "STS_404", *_sets()]), "STS_404")
