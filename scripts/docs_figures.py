@@ -32,13 +32,15 @@ def _f(v: str, spec: str = ".3f") -> str:
 def table() -> str:
     model, base = _rows(DEMO / "eval" / "per_patient.csv"), _rows(DEMO / "eval" / "baseline_per_patient.csv")
     lines = [
-        "| patient | model Dice | baseline Dice | model IoU | model HD95 (mm) | model ASSD (mm) | tumour (mL) | predicted (mL) |",
+        "| patient | model Dice | baseline Dice | model IoU | model HD95 (mm) | model ASSD (mm) "
+        "| tumour (mL) | predicted (mL) |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for pid, r in model.items():
+        vols = f"{float(r['gt_volume_mm3']) / 1000:.1f} | {float(r['pred_volume_mm3']) / 1000:.1f}"
         lines.append(
             f"| {pid} | **{_f(r['dice'])}** | {_f(base[pid]['dice'])} | {_f(r['iou'])} | {_f(r['hd95_mm'], '.1f')} | "
-            f"{_f(r['assd_mm'], '.1f')} | {float(r['gt_volume_mm3']) / 1000:.1f} | {float(r['pred_volume_mm3']) / 1000:.1f} |"
+            f"{_f(r['assd_mm'], '.1f')} | {vols} |"
         )
     s = json.loads((DEMO / "eval" / "summary.json").read_text())
     m, b = s["per_patient_3d"]["dice"], s["baseline"]["per_patient_3d"]["dice"]
@@ -48,8 +50,8 @@ def table() -> str:
 
 def slices_figure(n: int = 4) -> None:
     """input | truth (green) | prediction (yellow) for the test slices with the largest tumours."""
-    rows = list(csv.DictReader(open(DEMO / "eval" / "per_image.csv")))
-    rows = [r for r in rows if float(r["gt_volume_mm3"] or 0) > 0]
+    with open(DEMO / "eval" / "per_image.csv", newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if float(r["gt_volume_mm3"] or 0) > 0]
     rows.sort(key=lambda r: -float(r["gt_volume_mm3"]))
     picks = rows[:: max(1, len(rows) // n)][:n]
     tiles = []

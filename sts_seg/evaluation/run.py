@@ -223,26 +223,16 @@ def evaluate(
         per_image = _per_image_canvas(pairs, truth, pred, empty)
         notes.append(f"{dataset} has no manifest.csv: per-image 2D metrics only (pixel units), no per-patient 3D")
 
-    summary = {
+    header = {
         "split": split,
         "dataset": str(dataset),
         "model": str(model_path) if model_path else None,
         "predictions": str(predictions) if predictions else None,
-        "empty_policy": empty,
-        "spacing_mm": list(spacing),
-        "patients": sorted(patients),
         "n_images": len(pairs),
-        "per_patient_3d": summarize(per_patient, HEADLINE) if per_patient else None,
-        "per_patient_3d_empty": empty_counts(per_patient) if per_patient else None,
-        "per_image_2d": summarize(per_image, HEADLINE),
-        "per_image_2d_empty": empty_counts(per_image),
-        "baseline": (
-            {"method": cfg.eval.baseline.model_dump(), "per_patient_3d": summarize(base, HEADLINE)} if base else None
-        ),
-        "notes": notes,
-        "config": config_to_dict(cfg),
     }
-    _write(output, force, per_image, per_patient, base, summary, images, truth, pred, cfg.eval.overlays)
+    summary = _summary(header, cfg, sorted(patients), per_patient, per_image, base, notes)
+    overlays = [(tag, n, images[n], truth[n], pred[n]) for tag, n in _pick_overlays(per_image, cfg.eval.overlays)]
+    _write(output, force, summary, per_patient, base, per_image, overlays)
     return EvalReport(Path(output), split, per_image, per_patient, base, summary, notes)
 
 
@@ -263,32 +253,69 @@ def _seed_pairs(summary: dict[str, Any]) -> list[tuple[str, float]]:
     return out
 
 
+PATIENT_COLUMNS = (
+    "patient",
+    "dice",
+    "iou",
+    "precision",
+    "recall",
+    "hd95_mm",
+    "assd_mm",
+    "gt_volume_mm3",
+    "pred_volume_mm3",
+    "fp_volume_mm3",
+    "fn_volume_mm3",
+)
+
+
+def _summary(
+    header: dict[str, Any],
+    cfg: Config,
+    patients: list[str],
+    per_patient: list[dict[str, Any]],
+    per_image: list[dict[str, Any]],
+    base: list[dict[str, Any]] | None,
+    notes: list[str],
+) -> dict[str, Any]:
+    """summary.json: mean/sd/median/quartiles/counts per metric, empty counts, baseline, config."""
+    return {
+        **header,
+        "empty_policy": cfg.eval.empty_policy,
+        "spacing_mm": list(cfg.data.spacing_mm),
+        "patients": patients,
+        "per_patient_3d": summarize(per_patient, HEADLINE) if per_patient else None,
+        "per_patient_3d_empty": empty_counts(per_patient) if per_patient else None,
+        "per_image_2d": summarize(per_image, HEADLINE) if per_image else None,
+        "per_image_2d_empty": empty_counts(per_image) if per_image else None,
+        "baseline": {"method": cfg.eval.baseline.model_dump(), "per_patient_3d": summarize(base, HEADLINE)}
+        if base
+        else None,
+        "postprocess": cfg.postprocess.model_dump(),
+        "notes": notes,
+        "config": config_to_dict(cfg),
+    }
+
+
 def _write(
-    output: Path, force: bool, per_image, per_patient, base, summary, images, truth, pred, n_overlays: int
+    output: Path,
+    force: bool,
+    summary: dict[str, Any],
+    per_patient: list[dict[str, Any]],
+    base: list[dict[str, Any]] | None,
+    per_image: list[dict[str, Any]] | None = None,
+    overlays: list[tuple[str, str, np.ndarray, np.ndarray, np.ndarray]] = (),
 ) -> None:
-    first = (
-        "patient",
-        "dice",
-        "iou",
-        "precision",
-        "recall",
-        "hd95_mm",
-        "assd_mm",
-        "gt_volume_mm3",
-        "pred_volume_mm3",
-        "fp_volume_mm3",
-        "fn_volume_mm3",
-    )
     with staged_dir(output, force, "evaluation folder") as tmp:
-        outputs.write_rows(tmp / "per_image.csv", per_image, ("image", *first, "z"))
+        if per_image:
+            outputs.write_rows(tmp / "per_image.csv", per_image, ("image", *PATIENT_COLUMNS, "z"))
         if per_patient:
-            outputs.write_rows(tmp / "per_patient.csv", per_patient, first)
+            outputs.write_rows(tmp / "per_patient.csv", per_patient, PATIENT_COLUMNS)
         if base:
-            outputs.write_rows(tmp / "baseline_per_patient.csv", base, first)
+            outputs.write_rows(tmp / "baseline_per_patient.csv", base, PATIENT_COLUMNS)
         outputs.write_json(tmp / "summary.json", summary)
         outputs.write_seed_csv(tmp / "evaluation.csv", _seed_pairs(summary))
-        picks = _pick_overlays(per_image, n_overlays)
-        outputs.write_overlays(tmp / "overlays", [(tag, n, images[n], truth[n], pred[n]) for tag, n in picks])
+        if overlays:
+            outputs.write_overlays(tmp / "overlays", overlays)
 
 
 def evaluate_volumes(
@@ -309,38 +336,7 @@ def evaluate_volumes(
     per_patient = _per_patient(truth, pred, cfg.data.spacing_mm, cfg.eval.empty_policy)
     covered = {pid: np.ones(v.shape[0], bool) for pid, v in truth.items()}
     base = baseline_rows(truth_h5, truth, covered, cfg) if cfg.eval.baseline.enabled else None
-    summary = {
-        "split": "volumes",
-        "predictions": str(predictions_h5),
-        "truth": str(truth_h5),
-        "empty_policy": cfg.eval.empty_policy,
-        "spacing_mm": list(cfg.data.spacing_mm),
-        "patients": sorted(pred),
-        "per_patient_3d": summarize(per_patient, HEADLINE),
-        "per_patient_3d_empty": empty_counts(per_patient),
-        "baseline": (
-            {"method": cfg.eval.baseline.model_dump(), "per_patient_3d": summarize(base, HEADLINE)} if base else None
-        ),
-        "notes": [],
-        "config": config_to_dict(cfg),
-    }
-    first = (
-        "patient",
-        "dice",
-        "iou",
-        "precision",
-        "recall",
-        "hd95_mm",
-        "assd_mm",
-        "gt_volume_mm3",
-        "pred_volume_mm3",
-        "fp_volume_mm3",
-        "fn_volume_mm3",
-    )
-    with staged_dir(output, force, "evaluation folder") as tmp:
-        outputs.write_rows(tmp / "per_patient.csv", per_patient, first)
-        if base:
-            outputs.write_rows(tmp / "baseline_per_patient.csv", base, first)
-        outputs.write_json(tmp / "summary.json", summary)
-        outputs.write_seed_csv(tmp / "evaluation.csv", _seed_pairs(summary))
+    header = {"split": "volumes", "predictions": str(predictions_h5), "truth": str(truth_h5)}
+    summary = _summary(header, cfg, sorted(pred), per_patient, [], base, [])
+    _write(output, force, summary, per_patient, base)
     return EvalReport(Path(output), "volumes", [], per_patient, base, summary, [])
