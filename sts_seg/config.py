@@ -178,6 +178,7 @@ class ModelConfig(_Section):
     norm_groups: int = Field(8, ge=1)
     activation: Literal["relu", "elu", "gelu", "swish", "mish", "leaky_relu"] = "relu"
     input_normalize: bool = True
+    foreground_prior: float | None = Field(0.01, gt=0, lt=0.5)
 
     @field_validator("base_kernels")
     @classmethod

@@ -263,3 +263,20 @@ def test_keras_file_round_trip(tmp_path) -> None:
     assert set(b) >= {"loss", "tumour_dice", "seed_pixel_agreement"}
     for key in ("loss", "tumour_dice", "seed_pixel_agreement"):
         assert b[key] == pytest.approx(a[key], rel=1e-6)
+
+
+@pytest.mark.tf
+@pytest.mark.parametrize(("num_classes", "prior"), [(2, 0.01), (3, 0.05)])
+def test_head_bias_starts_at_the_foreground_prior(num_classes: int, prior: float) -> None:
+    """softmax(head bias) = (1 - k·prior, prior, ..., prior): the initial guess is mostly background."""
+    model = build_model(small(num_classes=num_classes, foreground_prior=prior))
+    bias = np.asarray(model.get_layer("head").bias)
+    probs = np.exp(bias) / np.exp(bias).sum()
+    expected = [1 - (num_classes - 1) * prior] + [prior] * (num_classes - 1)
+    np.testing.assert_allclose(probs, expected, rtol=1e-6)
+
+
+@pytest.mark.tf
+def test_no_prior_keeps_zero_head_bias() -> None:
+    model = build_model(small(foreground_prior=None))
+    assert not np.asarray(model.get_layer("head").bias).any()

@@ -18,7 +18,8 @@ from sts_seg.config import Config, load_config
 from sts_seg.errors import StsSegError
 from sts_seg.types import ProgressFn
 
-console = Console()
+# piped output (make demo, CI logs) gets a wide console so tables are not truncated
+console = Console(width=None if sys.stdout.isatty() else 150)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 ConfigArg = Annotated[

@@ -12,6 +12,8 @@ that only need them) do not pay the ~3 s TensorFlow import.
 
 from __future__ import annotations
 
+import math
+
 from typing import TYPE_CHECKING
 
 from sts_seg.config import ModelConfig
@@ -62,7 +64,9 @@ def _norm(cfg: ModelConfig, name: str) -> keras.layers.Layer | None:
     import keras
 
     if cfg.normalization == "batch":
-        return keras.layers.BatchNormalization(name=name)
+        # momentum 0.9 (Keras default 0.99): the moving statistics used at inference catch up within
+        # ~20 steps instead of ~200, which matters for short CPU trainings of a few hundred steps
+        return keras.layers.BatchNormalization(momentum=0.9, name=name)
     if cfg.normalization == "group":
         return keras.layers.GroupNormalization(groups=cfg.norm_groups, name=name)
     return None
@@ -96,6 +100,22 @@ def _block(
         if idx == 1:
             x = keras.layers.Dropout(rate, name=f"{prefix}_drop")(x)
     return x
+
+
+def head_bias(cfg: ModelConfig) -> str | keras.initializers.Initializer:
+    """Head bias so that the initial softmax gives each foreground class ``foreground_prior``.
+
+    Tumour covers ~1 % of the pixels; starting at p = 0.5 everywhere wastes the first epochs on
+    learning "background" (the prior-probability init of Lin et al., 2017). ``None`` keeps zeros.
+    """
+    import keras
+
+    prior = cfg.foreground_prior
+    if prior is None:
+        return "zeros"
+    k = cfg.num_classes - 1
+    bg = 1.0 - k * prior
+    return keras.initializers.Constant([0.0] + [math.log(prior / bg)] * k)
 
 
 def build_unet(cfg: ModelConfig) -> keras.Model:
@@ -132,6 +152,6 @@ def build_unet(cfg: ModelConfig) -> keras.Model:
         x = keras.layers.Concatenate(name=f"dec{j}_concat")([up, skips[f]])
         x = _block(x, cfg, f"dec{j}", filters[f], dec_k[j], dec_d[j], rates[f])
 
-    logits = keras.layers.Conv2D(cfg.num_classes, (1, 1), name="head")(x)
+    logits = keras.layers.Conv2D(cfg.num_classes, (1, 1), bias_initializer=head_bias(cfg), name="head")(x)
     outputs = keras.layers.Activation("softmax", dtype="float32", name="softmax")(logits)
     return keras.Model(inputs, outputs, name=cfg.name)
