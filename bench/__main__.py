@@ -26,14 +26,17 @@ def machine() -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("stages", nargs="*", default=list(STAGES), choices=STAGES)
+    ap.add_argument("stages", nargs="*", metavar="stage", help=f"any of {', '.join(STAGES)} (default: all)")
     ap.add_argument("--quick", action="store_true", help="fewer repeats (a smoke run)")
     args = ap.parse_args()
+    unknown = sorted(set(args.stages) - set(STAGES))
+    if unknown:
+        ap.error(f"unknown stage(s) {', '.join(unknown)}; choose from {', '.join(STAGES)}")
     from rich.console import Console
     from rich.table import Table
 
     rows, t0 = [], time.perf_counter()
-    for stage in args.stages:
+    for stage in args.stages or STAGES:
         mod = importlib.import_module(f"bench.bench_{stage}")
         print(f"[bench] {stage} ...", file=sys.stderr, flush=True)
         rows += mod.run(quick=args.quick)

@@ -13,7 +13,6 @@ that only need them) do not pay the ~3 s TensorFlow import.
 from __future__ import annotations
 
 import math
-
 from typing import TYPE_CHECKING
 
 from sts_seg.config import ModelConfig
