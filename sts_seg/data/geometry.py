@@ -52,8 +52,12 @@ def to_canvas(arr: np.ndarray, p: Placement, is_mask: bool = False) -> np.ndarra
     if p.mode == "resize":
         out_shape = (p.size, p.size, *arr.shape[2:])
         out = resize(
-            arr.astype(np.float32), out_shape, order=0 if is_mask else 1,
-            mode="edge", anti_aliasing=False, preserve_range=True,
+            arr.astype(np.float32),
+            out_shape,
+            order=0 if is_mask else 1,
+            mode="edge",
+            anti_aliasing=False,
+            preserve_range=True,
         )
         return out.astype(arr.dtype)
     canvas = np.zeros((p.size, p.size, *arr.shape[2:]), dtype=arr.dtype)
@@ -66,8 +70,7 @@ def to_canvas(arr: np.ndarray, p: Placement, is_mask: bool = False) -> np.ndarra
 def to_native(mask: np.ndarray, p: Placement) -> np.ndarray:
     """Canvas ``(size, size)`` label map -> native ``(h, w)`` (nearest; cropped parts are 0)."""
     if p.mode == "resize":
-        out = resize(mask, (p.native_h, p.native_w), order=0, mode="edge",
-                     anti_aliasing=False, preserve_range=True)
+        out = resize(mask, (p.native_h, p.native_w), order=0, mode="edge", anti_aliasing=False, preserve_range=True)
         return out.astype(mask.dtype)
     native = np.zeros((p.native_h, p.native_w), dtype=mask.dtype)
     cy, ny = _spans(p.offset_y, p.native_h, p.size)

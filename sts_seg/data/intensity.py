@@ -25,14 +25,12 @@ def seed_normalize(s: np.ndarray) -> np.ndarray:
     """The original per-slice ``normalize``: ``(255 s - m) / (M - m)``; zeros for a flat slice."""
     s = np.asarray(s, dtype=np.float64)
     m, M = float(s.min()), float(s.max())
-    if M == m:
+    if m == M:
         return np.zeros_like(s, dtype=np.float32)
     return ((255.0 * s - m) / (M - m)).astype(np.float32)
 
 
-def render_slice(
-    ct: np.ndarray, pet: np.ndarray, mode: str, channels: Sequence[ChannelSpec]
-) -> np.ndarray:
+def render_slice(ct: np.ndarray, pet: np.ndarray, mode: str, channels: Sequence[ChannelSpec]) -> np.ndarray:
     """``(H, W)`` CT (HU) and PET (SUV) -> ``(H, W, C)`` float32 image in 0..255 (unclipped for seed_sum)."""
     if mode == "seed_sum":
         return (seed_normalize(ct) + seed_normalize(pet))[..., None]

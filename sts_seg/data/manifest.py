@@ -55,7 +55,10 @@ def read_manifest(root: Path) -> list[SliceRow]:
     """Rows of ``<root>/manifest.csv``; a missing or foreign file is a DataError naming it."""
     path = Path(root) / MANIFEST
     if not path.is_file():
-        raise DataError(f"{path}: no manifest; this dataset was not made by 'stsseg prepare' (needed to restack slices into volumes)")
+        raise DataError(
+            f"{path}: no manifest; this dataset was not made by 'stsseg prepare' "
+            "(needed to restack slices into volumes)"
+        )
     with open(path, newline="") as fh:
         reader = csv.DictReader(fh)
         missing = set(_FIELDS) - set(reader.fieldnames or [])

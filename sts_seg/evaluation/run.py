@@ -24,22 +24,10 @@ from sts_seg.evaluation.guards import check_no_leakage, patient_of
 from sts_seg.io import h5, png
 from sts_seg.io.atomic import check_writable_dir, staged_dir
 from sts_seg.io.layout import Pair, list_images, list_pairs
-from sts_seg.metrics import case_metrics, empty_counts, summarize
+from sts_seg.metrics import SUMMARY_KEYS, case_metrics, empty_counts, summarize
 from sts_seg.postprocess import is_active, postprocess
 from sts_seg.train.arrays import fit_image
 from sts_seg.types import ProgressFn, no_progress
-
-HEADLINE = (
-    "dice",
-    "iou",
-    "precision",
-    "recall",
-    "hd95_mm",
-    "assd_mm",
-    "volume_error_rel",
-    "fp_volume_mm3",
-    "fn_volume_mm3",
-)
 
 
 @dataclass
@@ -283,11 +271,11 @@ def _summary(
         "empty_policy": cfg.eval.empty_policy,
         "spacing_mm": list(cfg.data.spacing_mm),
         "patients": patients,
-        "per_patient_3d": summarize(per_patient, HEADLINE) if per_patient else None,
+        "per_patient_3d": summarize(per_patient, SUMMARY_KEYS) if per_patient else None,
         "per_patient_3d_empty": empty_counts(per_patient) if per_patient else None,
-        "per_image_2d": summarize(per_image, HEADLINE) if per_image else None,
+        "per_image_2d": summarize(per_image, SUMMARY_KEYS) if per_image else None,
         "per_image_2d_empty": empty_counts(per_image) if per_image else None,
-        "baseline": {"method": cfg.eval.baseline.model_dump(), "per_patient_3d": summarize(base, HEADLINE)}
+        "baseline": {"method": cfg.eval.baseline.model_dump(), "per_patient_3d": summarize(base, SUMMARY_KEYS)}
         if base
         else None,
         "postprocess": cfg.postprocess.model_dump(),
