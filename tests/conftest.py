@@ -61,3 +61,19 @@ def hand_h5(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def small_cfg() -> Config:
     """Defaults shrunk to 48 px, 3 levels, 1 epoch."""
     return load_config(None, tiny_overrides())
+
+
+@pytest.fixture
+def runner():
+    """A Typer CLI runner (stderr is kept separate from stdout)."""
+    from typer.testing import CliRunner
+
+    return CliRunner()
+
+
+@pytest.fixture
+def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Run in an empty working directory, so default paths (data/sts, runs/sts) land there."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("STSSEG_DEBUG", raising=False)
+    return tmp_path

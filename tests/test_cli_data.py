@@ -12,7 +12,6 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
 from sts_seg import __version__
 from sts_seg.cli import app
@@ -23,19 +22,6 @@ from sts_seg.io.h5 import list_patients
 
 SMALL = ["--set", "model.image_size=32", "--set", "model.num_layers=3"]
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture
-def runner() -> CliRunner:
-    return CliRunner()
-
-
-@pytest.fixture
-def in_tmp(tmp_path, monkeypatch) -> Path:
-    """Run in an empty working directory, so default outputs (data/sts) land there."""
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("STSSEG_DEBUG", raising=False)
-    return tmp_path
 
 
 def _one_line_error(result, *names: str) -> str:

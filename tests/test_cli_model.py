@@ -9,24 +9,10 @@ from pathlib import Path
 
 import pytest
 from _pipeline import overrides
-from typer.testing import CliRunner
 
 from sts_seg.cli import app
 
 pytest_plugins = ["_pipeline"]
-
-
-@pytest.fixture
-def runner() -> CliRunner:
-    return CliRunner()
-
-
-@pytest.fixture
-def in_tmp(tmp_path, monkeypatch) -> Path:
-    """An empty working directory, so default paths (runs/sts, data/sts) point nowhere."""
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("STSSEG_DEBUG", raising=False)
-    return tmp_path
 
 
 def _sets(*extra: str) -> list[str]:
