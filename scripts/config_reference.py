@@ -36,10 +36,11 @@ def rows(model: type[BaseModel], prefix: str = "") -> list[tuple[str, str, str, 
 
 
 def main() -> None:
-    print("| key | type | default |")
-    print("|---|---|---|")
-    for key, typ, default, _ in rows(Config):
-        print(f"| `{key}` | `{typ}` | `{default}` |")
+    print("| key | type | default | meaning |")
+    print("|---|---|---|---|")
+    for key, typ, default, doc in rows(Config):
+        cells = (f"`{key}`", f"`{typ}`", f"`{default}`", doc)
+        print("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     typing.get_type_hints(Config)  # fail loudly if an annotation cannot be resolved
 
 

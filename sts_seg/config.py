@@ -21,7 +21,7 @@ SPLITS: tuple[Split, ...] = ("train", "valid", "test")
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 class RgbClass(_Section):
@@ -42,12 +42,16 @@ class DataConfig(_Section):
     """Where the data lives. ``h5`` is the Kaggle-layout source; ``dataset`` the prepared PNG tree."""
 
     h5: Path | None = None
+    """Kaggle-layout HDF5 source (ct_data/pet_data/label_data); `--h5` overrides."""
     dataset: Path = Path("data/sts")
+    """Prepared PNG dataset folder; `--dataset`/`--output` override."""
     spacing_mm: tuple[float, float, float] = (5.0, 5.0, 5.0)
+    """Voxel spacing (z, y, x) in mm; 5 mm isotropic in the Kaggle file."""
     rgb_map: tuple[RgbClass, ...] = (
         RgbClass(color=(0, 0, 0), label=0),
         RgbClass(color=(255, 255, 0), label=1),
     )
+    """Colour -> class for RGB masks (the original's format)."""
 
     @field_validator("spacing_mm")
     @classmethod
@@ -61,8 +65,11 @@ class SplitConfig(_Section):
     """Patient-level split: seeded fractions, or explicit patient lists (which win)."""
 
     seed: int = 137
+    """Seed of the patient permutation."""
     fractions: tuple[float, float, float] = (0.7, 0.15, 0.15)
+    """train/valid/test fractions of patients (7 patients -> 5/1/1)."""
     train: tuple[str, ...] | None = None
+    """Explicit train patients (give all three lists, or none)."""
     valid: tuple[str, ...] | None = None
     test: tuple[str, ...] | None = None
 
@@ -94,6 +101,7 @@ class ChannelSpec(_Section):
 
     modality: Literal["ct", "pet"]
     window: tuple[float, float]
+    """Clip range (HU or SUV) mapped linearly to 0..255."""
 
     @field_validator("window")
     @classmethod
@@ -120,15 +128,20 @@ class PrepareConfig(_Section):
     """HDF5 volumes -> 2D PNG slices. Image size comes from ``model.image_size``."""
 
     image_mode: Literal["channels", "seed_sum"] = "channels"
+    """`channels` (one modality window per channel) or `seed_sum` (the original's grey CT+PET sum, parity only)."""
     channels: tuple[ChannelSpec, ...] = (
         ChannelSpec(modality="ct", window=(-160.0, 240.0)),
         ChannelSpec(modality="pet", window=(0.0, 10.0)),
         ChannelSpec(modality="ct", window=(-1000.0, 1000.0)),
     )
+    """The PNG's channels, each a modality and a window (1 or 3)."""
     geometry: Literal["pad", "resize"] = "pad"
+    """`pad` (centre on the canvas, exact inverse) or `resize` (resample)."""
     select: SelectConfig = SelectConfig()
     negative_ratio: float = Field(1.0, ge=0)
+    """Tumour-free slices per tumour slice for `labeled_plus_negatives`."""
     seed: int = 137
+    """Seed of the negative-slice sampling."""
 
     @field_validator("channels")
     @classmethod
@@ -158,7 +171,9 @@ class AugmentConfig(_Section):
 
     seed: int = 137
     offline: tuple[AugmentOpConfig, ...] = ()
+    """Ops written to disk by `stsseg augment` (train split only)."""
     online: tuple[AugmentOpConfig, ...] = ()
+    """Ops applied on the fly during training, each with probability `p`."""
 
 
 class ModelConfig(_Section):
@@ -166,19 +181,29 @@ class ModelConfig(_Section):
 
     name: Literal["flexunet"] = "flexunet"
     image_size: int = Field(128, ge=8)
+    """Square input size in px; divisible by 2^(num_layers-1)."""
     image_channels: int = Field(3, ge=1)
+    """Input channels (a grey PNG is repeated to 3)."""
     num_classes: int = Field(2, ge=2)
     base_filters: int = Field(16, ge=1)
+    """Filters of level 0; level i has base_filters * 2^i."""
     base_kernels: tuple[int, int] = (3, 3)
+    """Kernel of level 0; shrinks by 2 per level to 3 (`shrink`)."""
     kernel_schedule: Literal["shrink", "constant"] = "shrink"
     num_layers: int = Field(5, ge=2, le=10, validate_default=True)
+    """Encoder levels including the bridge (the original: 8)."""
     dropout_rate: float = Field(0.04, ge=0, lt=0.5)
+    """Dropout at level i is dropout_rate * i."""
     dilation: tuple[int, int] = (1, 1)
+    """Dilation of level 0; shrinks by 1 per level to 1."""
     normalization: Literal["none", "batch", "group"] = "batch"
+    """After every conv: `batch` (momentum 0.9), `group` or `none` (the original)."""
     norm_groups: int = Field(8, ge=1)
     activation: Literal["relu", "elu", "gelu", "swish", "mish", "leaky_relu"] = "relu"
     input_normalize: bool = True
+    """Rescale 0..255 input to 0..1 inside the model."""
     foreground_prior: float | None = Field(0.01, gt=0, lt=0.5)
+    """Initial softmax probability of each foreground class (head bias); null = zero bias."""
 
     @field_validator("base_kernels")
     @classmethod
@@ -232,23 +257,33 @@ class TrainConfig(_Section):
     epochs: int = Field(60, ge=1)
     batch_size: int = Field(8, ge=1)
     steps_per_epoch: int | None = Field(None, ge=1)
+    """Batches per epoch; default: one pass over the train slices."""
     seed: int = 137
     optimizer: Literal["adam", "adamw", "sgd"] = "adam"
     learning_rate: float = Field(1e-3, gt=0)
     weight_decay: float = Field(1e-4, ge=0)
     clipvalue: float | None = Field(None, gt=0)
+    """Gradient value clipping (the original: 0.5)."""
     loss: Literal["ce", "dice", "ce_dice", "focal", "focal_dice"] = "ce_dice"
+    """`ce` (the original), `dice`, `ce_dice`, `focal`, `focal_dice`."""
     class_weights: tuple[float, ...] | None = None
     focal_gamma: float = Field(2.0, ge=0)
     monitor: Literal["val_loss", "val_tumour_dice"] = "val_tumour_dice"
+    """Metric for checkpoints, LR reduction and early stopping."""
     reducer: ReducerConfig = ReducerConfig()
     early_stopping: EarlyStoppingConfig = EarlyStoppingConfig()
     tumour_fraction: float | None = Field(None, gt=0, lt=1)
+    """Fraction of sampled slices that hold tumour; null = uniform."""
     cache: bool = True
+    """Cache the validation stream in memory."""
     preview_images: int = Field(4, ge=0)
+    """Validation slices in the per-epoch preview grid."""
     precision: Literal["float32", "mixed_bfloat16"] = "float32"
+    """`mixed_bfloat16` is faster on CPUs with AVX512-BF16."""
     deterministic: bool = False
+    """TensorFlow op determinism (slower)."""
     log_seed_metric: bool = True
+    """Also log the original's `dice_coef_multiclass` as `seed_pixel_agreement`."""
 
 
 class BaselineConfig(_Section):
@@ -257,16 +292,22 @@ class BaselineConfig(_Section):
     enabled: bool = True
     mode: Literal["fraction", "fixed"] = "fraction"
     fraction: float = Field(0.4, gt=0, le=1)
+    """Threshold = fraction * patient SUVmax (`fraction` mode)."""
     suv: float = Field(2.5, gt=0)
+    """Threshold in SUV (`fixed` mode)."""
     keep_components: int = Field(1, ge=1)
+    """Largest 3D connected components kept."""
 
 
 class EvalConfig(_Section):
     split: Split = "test"
     output: Path | None = None
+    """Report folder; default <train.run_dir>/eval_<split>."""
     empty_policy: Literal["nan", "one", "zero"] = "nan"
+    """Dice when truth and prediction are both empty: NaN (excluded), 1 or 0."""
     batch_size: int = Field(16, ge=1)
     overlays: int = Field(3, ge=0)
+    """Best and worst slices drawn as overlays."""
     baseline: BaselineConfig = BaselineConfig()
 
 
@@ -278,14 +319,18 @@ class PostprocessConfig(_Section):
     """
 
     keep_largest: int | None = Field(None, ge=1)
+    """Keep the N largest 3D components of a prediction; null = all."""
     min_volume_ml: float = Field(0.0, ge=0)
+    """Drop predicted components smaller than this (mL)."""
 
 
 class InferConfig(_Section):
     batch_size: int = Field(16, ge=1)
     overlay: bool = False
+    """Also write masks blended over the inputs."""
     overlay_alpha: float = Field(0.45, ge=0, le=1)
     nifti: bool = False
+    """Volume mode: also write NIfTI files."""
 
 
 class Config(_Section):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,7 +13,8 @@ import yaml
 from sts_seg.config import Config, config_to_dict, dump_config, load_config, parse_override
 from sts_seg.errors import ConfigError, StsSegError
 
-CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+ROOT = Path(__file__).resolve().parents[1]
+CONFIGS = ROOT / "configs"
 SHIPPED = sorted(CONFIGS.glob("*.yaml"))
 REQUIRED = ("demo.yaml", "seed_flexunet.yaml", "sts.yaml")
 
@@ -359,3 +362,12 @@ def test_dump_config_round_trips(overrides, tmp_path):
     assert again == cfg
     assert config_to_dict(again) == config_to_dict(cfg)
     assert yaml.safe_load(path.read_text()) == config_to_dict(cfg)
+
+
+def test_readme_config_reference_is_current():
+    """The README's key table is generated from the models; regenerate it when a key changes."""
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "config_reference.py")], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert out.count("\n") > 50
+    assert out in (ROOT / "README.md").read_text(), "run: python scripts/config_reference.py and paste into README.md"
