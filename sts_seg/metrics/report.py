@@ -50,20 +50,7 @@ CASE_KEYS: tuple[str, ...] = (
 )
 
 #: the numeric keys worth summarising across cases
-SUMMARY_KEYS: tuple[str, ...] = (
-    "dice",
-    "iou",
-    "precision",
-    "recall",
-    "specificity",
-    "hd95_mm",
-    "assd_mm",
-    "gt_volume_mm3",
-    "pred_volume_mm3",
-    "volume_error_rel",
-    "fp_volume_mm3",
-    "fn_volume_mm3",
-)
+SUMMARY_KEYS: tuple[str, ...] = tuple(k for k in CASE_KEYS if k not in {"surface_note", "tp", "fp", "fn", "tn"})
 
 STAT_KEYS: tuple[str, ...] = ("mean", "std", "median", "q1", "q3", "count", "missing")
 
