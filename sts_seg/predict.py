@@ -33,7 +33,7 @@ def load_model(path: Path) -> keras.Model:
 
 
 class Predictor:
-    """Wraps a model: ``probabilities`` and ``labels`` for uint8 ``(N, S, S, C)`` batches."""
+    """Wraps a model: ``labels`` (argmax) for uint8 ``(N, S, S, C)`` images, in fixed-size batches."""
 
     def __init__(self, model: keras.Model, batch_size: int = 16) -> None:
         self.model, self.batch_size = model, batch_size
@@ -45,16 +45,6 @@ class Predictor:
     @classmethod
     def from_path(cls, path: Path, batch_size: int = 16) -> Predictor:
         return cls(load_model(path), batch_size)
-
-    def probabilities(self, images: np.ndarray, progress: ProgressFn = no_progress) -> np.ndarray:
-        """``(N, S, S, C)`` uint8 -> ``(N, S, S, K)`` float32 softmax."""
-        n = len(images)
-        out = np.zeros((n, self.size, self.size, int(self.model.output_shape[-1])), np.float32)
-        for start in range(0, n, self.batch_size):
-            batch = images[start : start + self.batch_size].astype(np.float32)
-            out[start : start + len(batch)] = self._fn(tf.constant(batch)).numpy()
-            progress(min(start + self.batch_size, n), n, "")
-        return out
 
     def labels(self, images: np.ndarray, progress: ProgressFn = no_progress) -> np.ndarray:
         """``(N, S, S, C)`` uint8 -> ``(N, S, S)`` uint8 argmax labels."""

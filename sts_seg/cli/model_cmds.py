@@ -46,10 +46,10 @@ def train(
     if dry_run:
         return _dry_run(cfg, dataset)
     from sts_seg.cli.keras_progress import RichProgress
-    from sts_seg.train.run import load_data, prepare_run_dir
+    from sts_seg.train.run import check_run_dir, load_data
     from sts_seg.train.run import train as run_train
 
-    prepare_run_dir(Path(run), force, resume)  # refuse early, before loading anything
+    check_run_dir(Path(run), force, resume)  # refuse early; nothing is deleted before the data loads
     with progress_bar("loading slices") as progress:
         data = load_data(cfg, dataset, progress)
     cb = RichProgress(err_console, live=err_console.is_terminal)
