@@ -1,6 +1,6 @@
 """Inference speed: folder of 128 px slices (slices/s) and whole phantom volumes (s/patient).
 
-Random weights: speed does not depend on them. Batched, compiled prediction (sts_seg.predict).
+Random weights: speed does not depend on them. Batched, compiled prediction (sts_seg.infer.predictor).
 """
 
 from __future__ import annotations
@@ -21,11 +21,12 @@ def run(quick: bool = False) -> list[dict]:
     import keras
 
     from sts_seg.config import load_config
-    from sts_seg.infer import infer_folder, infer_volumes
+    from sts_seg.infer.folder import infer_folder
+    from sts_seg.infer.predictor import Predictor
+    from sts_seg.infer.volumes import infer_volumes
     from sts_seg.io import png
     from sts_seg.model import build_model
     from sts_seg.phantom import synth
-    from sts_seg.predict import Predictor
 
     cfg = load_config(ROOT / "configs" / "sts.yaml")
     rows = []
@@ -55,7 +56,7 @@ def run(quick: bool = False) -> list[dict]:
         for i in range(64 if quick else 200):
             png.write_image(tmp / "in" / f"s{i}.png", x[i % len(x)])
         t0 = time.perf_counter()
-        res = infer_folder(predictor, tmp / "in", tmp / "out", cfg, overlay=False)
+        res = infer_folder(predictor, tmp / "in", tmp / "out")
         dt = time.perf_counter() - t0
         rows.append(
             {
@@ -67,9 +68,11 @@ def run(quick: bool = False) -> list[dict]:
             }
         )
         h5 = tmp / "p.h5"
-        shapes = synth(h5, n_patients=2, seed=0)
+        shapes = synth(output=h5, n_patients=2, seed=0)
         t0 = time.perf_counter()
-        infer_volumes(predictor, h5, tmp / "pred.h5", cfg)
+        infer_volumes(
+            predictor, h5, tmp / "pred.h5", spec=cfg.slice_spec, spacing_mm=cfg.data.spacing_mm, postprocessing={}
+        )
         dt = time.perf_counter() - t0
         z = np.mean([v[0] for v in shapes.values()])
         rows.append(

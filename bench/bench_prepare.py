@@ -18,12 +18,12 @@ def run(quick: bool = False) -> list[dict]:
     with tempfile.TemporaryDirectory() as tmp:
         h5 = Path(tmp) / "phantom.h5"
         t0 = time.perf_counter()
-        shapes = synth(h5, n_patients=7, seed=0)
+        shapes = synth(output=h5, n_patients=7, seed=0)
         t_synth = time.perf_counter() - t0
         best, n = float("inf"), 0
         for i in range(1 if quick else 3):
             t0 = time.perf_counter()
-            res = prepare(cfg, h5, Path(tmp) / f"ds{i}")
+            res = prepare(cfg=cfg.updated({"data.h5": h5, "data.dataset": Path(tmp) / f"ds{i}"}))
             best = min(best, time.perf_counter() - t0)
             n = sum(res.slices.values())
     voxels = sum(z * y * x for z, y, x in shapes.values())

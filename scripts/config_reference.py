@@ -1,48 +1,26 @@
-"""Print the config reference (markdown) from the pydantic models: ``python scripts/config_reference.py``."""
+"""Write the config reference (generated from the models) into README.md between its markers:
+``python scripts/config_reference.py`` (``--check`` only reports whether it is current)."""
 
 from __future__ import annotations
 
-import typing
+import sys
+from pathlib import Path
 
-from pydantic import BaseModel
+from sts_seg.config.reference import markdown
 
-from sts_seg.config import Config
-
-
-def _type(ann: object) -> str:
-    text = str(ann).replace("typing.", "").replace("pathlib.", "").replace("sts_seg.config.", "")
-    return text.replace("<class '", "").replace("'>", "").replace("NoneType", "None")
+README = Path(__file__).resolve().parents[1] / "README.md"
+START, END = "<!-- config-reference:start -->", "<!-- config-reference:end -->"
 
 
-def _default(v: object) -> str:
-    if isinstance(v, BaseModel):
-        return "(section)"
-    if isinstance(v, tuple) and v and isinstance(v[0], BaseModel):
-        return "; ".join(str(x.model_dump(mode="json")) for x in v)
-    return str(v)
-
-
-def rows(model: type[BaseModel], prefix: str = "") -> list[tuple[str, str, str, str]]:
-    out = []
-    for name, field in model.model_fields.items():
-        key = f"{prefix}{name}"
-        ann = field.annotation
-        if isinstance(ann, type) and issubclass(ann, BaseModel):
-            out += rows(ann, key + ".")
-            continue
-        default = field.get_default(call_default_factory=True)
-        out.append((key, _type(ann), _default(default), (field.description or "")))
-    return out
-
-
-def main() -> None:
-    print("| key | type | default | meaning |")
-    print("|---|---|---|---|")
-    for key, typ, default, doc in rows(Config):
-        cells = (f"`{key}`", f"`{typ}`", f"`{default}`", doc)
-        print("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
-    typing.get_type_hints(Config)  # fail loudly if an annotation cannot be resolved
+def spliced(text: str) -> str:
+    head, rest = text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    return f"{head}{START}\n{markdown()}\n{END}{tail}"
 
 
 if __name__ == "__main__":
-    main()
+    current = README.read_text()
+    new = spliced(current)
+    if "--check" in sys.argv:
+        sys.exit(0 if new == current else "README.md config reference is stale: run python scripts/config_reference.py")
+    README.write_text(new)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sts_seg import viz
+from sts_seg.core import pictures as viz
 from sts_seg.io import png
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -62,7 +62,7 @@ def dice_np(pred: np.ndarray, truth: np.ndarray) -> float:
 @pytest.fixture(scope="session")
 def prepared48(tiny_h5: Path, tmp_path_factory: pytest.TempPathFactory) -> PrepareResult:
     """``tiny_h5`` prepared at 48 px (pad geometry, train: labeled + negatives, valid/test: all)."""
-    res = prepare(cfg48(), tiny_h5, tmp_path_factory.mktemp("ds48") / "ds")
+    res = prepare(cfg=cfg48(f"data.h5={tiny_h5}", f"data.dataset={tmp_path_factory.mktemp('ds48') / 'ds'}"))
     expected = {"train": TRAIN_PATIENTS, "valid": VALID_PATIENTS, "test": TEST_PATIENTS}
     if res.splits != expected:
         raise AssertionError(f"tiny_h5 split changed: {res.splits} != {expected}")
@@ -79,7 +79,8 @@ def trained_run(dataset48: Path, tmp_path_factory: pytest.TempPathFactory):
     """One tiny training run (1 epoch, 2 steps): a ``TrainResult``. Do not modify its folder."""
     from sts_seg.train.run import train
 
-    return train(cfg48(), dataset48, tmp_path_factory.mktemp("run48") / "run")
+    run = tmp_path_factory.mktemp("run48") / "run"
+    return train(cfg=cfg48(f"data.dataset={dataset48}", f"train.run_dir={run}"))
 
 
 @pytest.fixture(scope="session")
@@ -89,7 +90,7 @@ def model_path(trained_run) -> Path:
 
 @pytest.fixture(scope="session")
 def predictor48(model_path: Path):
-    from sts_seg.predict import Predictor
+    from sts_seg.infer.predictor import Predictor
 
     return Predictor.from_path(model_path, batch_size=4)
 
@@ -104,7 +105,7 @@ def keras_labels(model_path: Path, images: np.ndarray) -> tuple[np.ndarray, np.n
     Returns ``(labels, confident)``: uint8 labels and a bool mask of the pixels whose two class
     probabilities differ by more than :data:`MARGIN`.
     """
-    from sts_seg.predict import load_model
+    from sts_seg.infer.predictor import load_model
 
     probs = np.asarray(load_model(model_path).predict(images.astype(np.float32), verbose=0))
     top2 = np.sort(probs, axis=-1)[..., -2:]
@@ -120,3 +121,15 @@ def assert_same_labels(actual: np.ndarray, expected: np.ndarray, confident: np.n
     bad = int(((actual != expected) & confident).sum())
     if bad:
         raise AssertionError(f"{what}: {bad} confident pixel(s) differ from the model's prediction")
+
+
+def volume_args(cfg: Config) -> dict:
+    """The keyword settings ``infer_volumes`` takes, from a config (as ``sts_seg.infer.infer`` passes them)."""
+    return {"spec": cfg.slice_spec, "spacing_mm": cfg.data.spacing_mm, "postprocessing": cfg.postprocess.model_dump()}
+
+
+def fit(cfg: Config, dataset: Path, run: Path, resume: bool = False, force: bool = False):
+    """``train`` on ``dataset`` into ``run`` (the two paths set in the config, as ``--dataset/--run`` do)."""
+    from sts_seg.train.run import train
+
+    return train(cfg=cfg.updated({"data.dataset": dataset, "train.run_dir": run}), resume=resume, force=force)

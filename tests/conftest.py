@@ -10,7 +10,6 @@ import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from sts_seg.config import Config, load_config
 from sts_seg.io.h5 import write_kaggle_h5
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,7 +34,7 @@ def tiny_h5(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from sts_seg.phantom import PhantomSpec, synth
 
     path = tmp_path_factory.mktemp("h5") / "tiny.h5"
-    synth(path, n_patients=4, seed=3, spec=PhantomSpec(slices=(8, 16), size=(32, 44)))
+    synth(output=path, n_patients=4, seed=3, spec=PhantomSpec(slices=(8, 16), size=(32, 44)))
     return path
 
 
@@ -55,12 +54,6 @@ def hand_h5(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("hand") / "hand.h5"
     write_kaggle_h5(path, vols)
     return path
-
-
-@pytest.fixture
-def small_cfg() -> Config:
-    """Defaults shrunk to 48 px, 3 levels, 1 epoch."""
-    return load_config(None, tiny_overrides())
 
 
 @pytest.fixture

@@ -3,19 +3,34 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
+from pydantic import TypeAdapter, ValidationError
 from scipy.ndimage import gaussian_filter
 
 from sts_seg.augment import fields
-from sts_seg.augment.elastic import distortion_field
-from sts_seg.augment.registry import REGISTRY, apply_online, get_op, is_augmented_name, validate_op, variants
+from sts_seg.augment.online import apply_online
+from sts_seg.augment.ops import OPS, AugmentOp, is_augmented_name
+from sts_seg.augment.ops.elastic import distortion_field
 from sts_seg.augment.warp import warp_image, warp_mask
-from sts_seg.config import AugmentOpConfig, load_config
+from sts_seg.config import load_config
 from sts_seg.errors import ConfigError
 
-GEOMETRIC = sorted(n for n, op in REGISTRY.items() if op.geometric)
+GEOMETRIC = sorted(n for n, cls in OPS.items() if cls.geometric)
+_OP = TypeAdapter(AugmentOp)
+
+
+def make(name: str, **fields_):
+    """The validated op ``name`` with ``fields_`` (the config form)."""
+    return _OP.validate_python({"name": name, **fields_})
+
+
+def variants(name: str, params: dict | None = None) -> list:
+    return make(name, **(params or {})).variants()
+
+
 RANDOM_OPS = ["distort", "elastic", "gamma", "brightness_contrast", "gaussian_noise"]
 #: stronger than the 512 px defaults, so 48 px test images really move
 STRONG = {
@@ -45,10 +60,8 @@ def colour_image(mask: np.ndarray) -> np.ndarray:
 
 
 def run_op(name: str, image: np.ndarray, mask: np.ndarray, params: dict, seed: int = 0, which: int = 0):
-    op = get_op(name)
-    _tag, vparams = op.variants(op.resolve(params))[which]
-    sampled = op.sample(np.random.default_rng(seed), mask.shape, vparams)
-    return op.apply(image, mask, sampled)
+    _tag, op = variants(name, params)[which]
+    return op.apply(image, mask, op.sample(np.random.default_rng(seed), mask.shape))
 
 
 def near_edge(mask: np.ndarray) -> np.ndarray:
@@ -152,9 +165,9 @@ def test_rotate_90_is_counter_clockwise_about_true_centre() -> None:
 
 def test_zero_strength_distort_and_elastic_are_identity() -> None:
     mask, image = blob_mask(), colour_image(blob_mask())
-    op = get_op("distort")
-    s = op.sample(np.random.default_rng(0), mask.shape, op.resolve({}))
-    i, m = op.apply(image, mask, {**s, "max_px": 0.0})
+    op = make("distort")
+    s = op.sample(np.random.default_rng(0), mask.shape)
+    i, m = op.apply(image, mask, replace(s, max_px=0.0))
     assert np.array_equal(i, image)
     assert np.array_equal(m, mask)
     i, m = run_op("elastic", image, mask, {"alpha": 0})
@@ -180,13 +193,13 @@ def test_distort_field_is_one_field_scaled_to_size() -> None:
     assert dy.shape == dx.shape == (64, 64)
     assert dy.max() == pytest.approx(3.0, rel=1e-5)
     assert dx.max() == pytest.approx(3.0, rel=1e-5)
-    op = get_op("distort")
-    s = op.sample(np.random.default_rng(0), (512, 512), op.resolve({"sizes": [0.02]}))
-    assert s["max_px"] == pytest.approx(10.24)
-    assert s["sigma_px"] == 40
-    s = op.sample(np.random.default_rng(0), (128, 128), op.resolve({"sizes": [0.02]}))
-    assert s["max_px"] == pytest.approx(2.56)
-    assert s["sigma_px"] == 10
+    op = make("distort", sizes=[0.02])
+    s = op.sample(np.random.default_rng(0), (512, 512))
+    assert s.max_px == pytest.approx(10.24)
+    assert s.sigma_px == 40
+    s = op.sample(np.random.default_rng(0), (128, 128))
+    assert s.max_px == pytest.approx(2.56)
+    assert s.sigma_px == 10
 
 
 # --------------------------------------------------------------------------- fields
@@ -214,26 +227,25 @@ def test_coarse_field_has_full_resolution_statistics() -> None:
 # --------------------------------------------------------------------------- registry
 
 
-@pytest.mark.parametrize("name", sorted(REGISTRY))
+@pytest.mark.parametrize("name", sorted(OPS))
 def test_every_op_runs_with_defaults_and_names_its_outputs(name: str) -> None:
-    op = REGISTRY[name]
     vs = variants(name, {})
     assert vs
     assert len({tag for tag, _ in vs}) == len(vs)
     mask = blob_mask(32)
     image = colour_image(mask)[..., :1]
-    for tag, vparams in vs:
+    for tag, op in vs:
         assert op.matches(tag + "STS_002_010")
         assert is_augmented_name(tag + "STS_002_010.png")
-        sampled = op.sample(np.random.default_rng(0), mask.shape, vparams)
-        assert len(json.dumps(sampled)) < 400
+        sampled = op.sample(np.random.default_rng(0), mask.shape)
+        assert len(json.dumps(sampled.as_dict())) < 400
         img, m = op.apply(image, mask, sampled)
         assert img.shape == image.shape
         assert img.dtype == np.uint8
         assert m.shape == mask.shape
         if not op.geometric:
             assert m is mask
-    img, m = apply_online(image, mask, [{"name": name, "p": 1.0, "params": {}}], np.random.default_rng(0))
+    img, m = apply_online(image, mask, [make(name)], np.random.default_rng(0))
     assert img.shape == image.shape
     assert m.shape == mask.shape
 
@@ -257,62 +269,69 @@ def test_is_augmented_name() -> None:
 
 
 def test_unknown_op_lists_available() -> None:
-    with pytest.raises(ValueError, match=r"unknown augmentation op 'rotat'; available: .*rotate"):
-        validate_op("rotat", {})
+    with pytest.raises(ValidationError, match=r"'rotat' .* expected tags: .*'rotate'"):
+        make("rotat")
 
 
 @pytest.mark.parametrize(
-    ("name", "params", "needle"),
+    ("name", "params", "loc", "needle"),
     [
-        ("rotate", {"angle": 90}, "unknown parameter 'angle' (allowed: angles)"),
-        ("rotate", {"angles": []}, "'angles' must be a non-empty list"),
-        ("distort", {"sizes": [0.6]}, "'sizes' must be a non-empty list of numbers in (0, 0.5)"),
-        ("distort", {"sizes": [0.0]}, "(0, 0.5)"),
-        ("distort", {"sigma": -1}, "'sigma' must be a number in (0, 10000]"),
-        ("elastic", {"sigma": -2}, "'sigma'"),
-        ("elastic", {"copies": 0}, "'copies' must be an integer in [1, 100]"),
-        ("elastic", {"ref_size": 0}, "'ref_size'"),
-        ("zoom", {"factors": "big"}, "'factors'"),
-        ("shrink", {"factors": [1.2]}, "[0.25, 1)"),
-        ("shear", {"axis": "z"}, "'axis' must be one of y, x"),
-        ("barrel", {"centers": [[0.3]]}, "'centers'"),
-        ("pincushion", {"amounts": [2]}, "'amounts'"),
-        ("gamma", {"range": [1.5, 0.7]}, "low <= high"),
-        ("brightness_contrast", {"contrast": 1.5}, "'contrast' must be a number in [0, 1)"),
-        ("gaussian_noise", {"std": -1}, "'std'"),
-        ("blur", {"sigmas": [0]}, "'sigmas'"),
-        ("hflip", {"x": 1}, "unknown parameter 'x' (allowed: none)"),
+        ("rotate", {"angle": 90}, "rotate.angle", "Extra inputs are not permitted"),
+        ("rotate", {"angles": []}, "rotate.angles", "give at least one value"),
+        ("distort", {"sizes": [0.6]}, "distort.sizes.0", "less than 0.5"),
+        ("distort", {"sizes": [0.0]}, "distort.sizes.0", "greater than 0"),
+        ("distort", {"sigma": -1}, "distort.sigma", "greater than 0"),
+        ("elastic", {"sigma": -2}, "elastic.sigma", "greater than 0"),
+        ("elastic", {"copies": 0}, "elastic.copies", "greater than or equal to 1"),
+        ("elastic", {"ref_size": 0}, "elastic.ref_size", "greater than or equal to 1"),
+        ("zoom", {"factors": "big"}, "zoom.factors", "valid tuple"),
+        ("shrink", {"factors": [1.2]}, "shrink.factors.0", "less than 1"),
+        ("shear", {"axis": "z"}, "shear.axis", "'y' or 'x'"),
+        ("barrel", {"centers": [[0.3]]}, "barrel.centers.0.1", "Field required"),
+        ("pincushion", {"amounts": [2]}, "pincushion.amounts.0", "less than or equal to 1"),
+        ("gamma", {"range": [1.5, 0.7]}, "gamma", "low <= high"),
+        ("brightness_contrast", {"contrast": 1.5}, "brightness_contrast.contrast", "less than 1"),
+        ("gaussian_noise", {"std": -1}, "gaussian_noise.std", "greater than or equal to 0"),
+        ("blur", {"sigmas": [0]}, "blur.sigmas.0", "greater than 0"),
+        ("hflip", {"x": 1}, "hflip.x", "Extra inputs are not permitted"),
     ],
 )
-def test_bad_params_are_rejected(name: str, params: dict, needle: str) -> None:
-    with pytest.raises(ValueError, match=f"augment op '{name}'") as exc:
-        validate_op(name, params)
-    assert needle in str(exc.value)
+def test_bad_params_are_rejected_with_their_path(name: str, params: dict, loc: str, needle: str) -> None:
+    with pytest.raises(ValidationError) as exc:
+        make(name, **params)
+    errors = [(".".join(str(x) for x in e["loc"]), e["msg"]) for e in exc.value.errors()]
+    assert any(where == loc and needle in msg for where, msg in errors), errors
 
 
 def test_config_surfaces_op_errors(tmp_path) -> None:
     cfg_file = tmp_path / "c.yaml"
-    cfg_file.write_text("augment:\n  offline:\n    - name: distort\n      params: {sizes: [0.7]}\n")
-    with pytest.raises(ConfigError, match=r"augment\.offline\.0: augment op 'distort': 'sizes'"):
+    cfg_file.write_text("augment:\n  offline:\n    - name: distort\n      sizes: [0.7]\n")
+    with pytest.raises(ConfigError, match=r"augment\.offline\.0\.distort\.sizes\.0: Input should be less than 0.5"):
         load_config(cfg_file)
     cfg_file.write_text("augment:\n  online:\n    - name: hflip\n      p: 1.5\n")
-    with pytest.raises(ConfigError, match=r"augment\.online\.0\.p"):
+    with pytest.raises(ConfigError, match=r"augment\.online\.0\.hflip\.p"):
         load_config(cfg_file)
     cfg_file.write_text("augment:\n  offline:\n    - name: flop\n")
-    with pytest.raises(ConfigError, match="available: hflip"):
+    with pytest.raises(ConfigError, match="'hflip', 'vflip'"):
         load_config(cfg_file)
+
+
+def test_set_values_are_typed_inside_op_fields() -> None:
+    """A YAML 1.1 string such as 1e-3 becomes a number in a typed op field."""
+    cfg = load_config(None, ["augment.online=[{name: gaussian_noise, std: 1e-3}]"])
+    assert cfg.augment.online[0].std == pytest.approx(0.001)
 
 
 def test_apply_online_probability_and_determinism() -> None:
     mask = blob_mask()
     image = colour_image(mask)
-    ops = [AugmentOpConfig(name="rotate", p=0.5, params={"angles": [90, 180]}), AugmentOpConfig(name="elastic", p=0.0)]
+    ops = [make("rotate", p=0.5, angles=[90, 180]), make("elastic", p=0.0)]
     outs = [apply_online(image, mask, ops, np.random.default_rng(s)) for s in range(8)]
     again = [apply_online(image, mask, ops, np.random.default_rng(s)) for s in range(8)]
     assert all(np.array_equal(a[1], b[1]) for a, b in zip(outs, again, strict=True))
     kinds = {a[1].tobytes() for a in outs}
     assert mask.tobytes() in kinds
     assert len(kinds) >= 2
-    i, m = apply_online(image, mask, [AugmentOpConfig(name="distort", p=0.0)], np.random.default_rng(0))
+    i, m = apply_online(image, mask, [make("distort", p=0.0)], np.random.default_rng(0))
     assert i is image
     assert m is mask

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sts_seg.baseline import largest_components, pet_threshold
+from sts_seg.core.components import largest as largest_components
+from sts_seg.evaluate.baseline import pet_threshold
 
 
 def _two_blobs(small_suv: float = 6.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

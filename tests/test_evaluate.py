@@ -14,19 +14,29 @@ import numpy as np
 import pytest
 from _pipeline import TEST_PATIENTS, cfg48, copy_tree, dice_np, keras_labels
 
-from sts_seg.baseline import pet_threshold
 from sts_seg.config import Config, load_config
-from sts_seg.data.geometry import to_native
-from sts_seg.data.manifest import read_manifest
-from sts_seg.data.restack import restack
+from sts_seg.core.geometry import to_native
+from sts_seg.core.restack import restack
 from sts_seg.errors import DataError, OverwriteError
-from sts_seg.evaluation.guards import check_no_leakage
-from sts_seg.evaluation.run import evaluate
+from sts_seg.evaluate import evaluate as _evaluate
+from sts_seg.evaluate.baseline import pet_threshold
+from sts_seg.evaluate.guards import check_no_leakage
 from sts_seg.io import h5, png
+from sts_seg.io.manifest import read_manifest
 from sts_seg.metrics import confusion_counts, dice
-from sts_seg.prepare import prepare
+from sts_seg.prepare import prepare as _prepare
 
 pytest_plugins = ["_pipeline"]
+
+
+def prepare(cfg: Config, h5_path: Path, out: Path):
+    return _prepare(cfg=cfg.updated({"data.h5": h5_path, "data.dataset": out}))
+
+
+def evaluate(cfg: Config, dataset: Path, out: Path, *, predictions=None, model_path=None, force=False):
+    values = {"data.dataset": dataset, "eval.output": out, "eval.predictions": predictions, "eval.model": model_path}
+    return _evaluate(cfg=cfg.updated({k: v for k, v in values.items() if v is not None}), force=force)
+
 
 REQUIRED = [
     "patient",
@@ -231,7 +241,7 @@ def test_empty_predictions_dice_0_and_hd95_missing_with_a_reason(hand_ds, tmp_pa
     assert float(r["pred_volume_mm3"]) == 0.0
     assert float(r["fn_volume_mm3"]) == 4000.0  # the one tumour is missed entirely
     assert float(r["fp_volume_mm3"]) == 0.0
-    assert math.isnan(rep.per_patient[0]["hd95_mm"])
+    assert math.isnan(rep.per_patient.rows[0]["hd95_mm"])
     s = json.loads((tmp_path / "rep" / "summary.json").read_text())
     assert s["per_patient_3d_empty"]["empty prediction"] == 1
     assert s["per_patient_3d"]["hd95_mm"]["count"] == 0
@@ -379,4 +389,4 @@ def test_evaluate_with_the_trained_model(dataset48, model_path, tiny_h5, tmp_pat
     tol = 2 * unsure / max(1, int((truth > 0).sum()) + int(vol.sum()) - unsure) + 1e-6
     assert abs(_f(row["dice"]) - expected) <= tol
     assert abs(float(row["pred_volume_mm3"]) - float(vol.sum()) * VOXEL_MM3) <= unsure * VOXEL_MM3
-    assert rep.per_patient[0]["dice"] == pytest.approx(_f(row["dice"]), rel=1e-5)
+    assert rep.per_patient.rows[0]["dice"] == pytest.approx(_f(row["dice"]), rel=1e-5)

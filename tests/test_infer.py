@@ -11,14 +11,14 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
-from _pipeline import SIZE, TEST_PATIENTS, assert_same_labels, cfg48, dice_np, keras_labels, overrides
+from _pipeline import SIZE, TEST_PATIENTS, assert_same_labels, cfg48, dice_np, keras_labels, overrides, volume_args
 from PIL import Image
 from typer.testing import CliRunner
 
 from sts_seg.cli import app
-from sts_seg.data.manifest import read_manifest
 from sts_seg.errors import DataError, OverwriteError
 from sts_seg.io import h5, png
+from sts_seg.io.manifest import read_manifest
 from sts_seg.io.nifti import read_nifti
 
 pytest_plugins = ["_pipeline"]
@@ -130,24 +130,24 @@ def test_an_output_folder_with_masks_is_refused_without_force(folder_run, in_dir
 
 
 def test_output_equal_to_input_is_refused(predictor48, in_dir):
-    from sts_seg.infer import infer_folder
+    from sts_seg.infer.folder import infer_folder
 
     before = sorted(p.name for p in in_dir.iterdir())
     with pytest.raises(OverwriteError, match="input folder"):
-        infer_folder(predictor48, in_dir, in_dir, cfg48())
+        infer_folder(predictor48, in_dir, in_dir)
     with pytest.raises(OverwriteError, match="input folder"):
-        infer_folder(predictor48, in_dir, in_dir / ".." / in_dir.name, cfg48(), force=True)
+        infer_folder(predictor48, in_dir, in_dir / ".." / in_dir.name, force=True)
     assert sorted(p.name for p in in_dir.iterdir()) == before
 
 
 def test_a_folder_of_only_good_images_reports_no_failure(predictor48, in_dir, tmp_path):
-    from sts_seg.infer import infer_folder
+    from sts_seg.infer.folder import infer_folder
 
     src = tmp_path / "in"
     src.mkdir()
     for p in in_dir.glob("STS_*.png"):
         shutil.copy(p, src / p.name)
-    res = infer_folder(predictor48, src, tmp_path / "out", cfg48())
+    res = infer_folder(predictor48, src, tmp_path / "out")
     assert res.failed == []
     assert sorted(res.written) == sorted(p.stem for p in src.iterdir())
 
@@ -157,10 +157,10 @@ def test_a_folder_of_only_good_images_reports_no_failure(predictor48, in_dir, tm
 
 @pytest.fixture(scope="module")
 def volumes(predictor48, tiny_h5, tmp_path_factory):
-    from sts_seg.infer import infer_volumes
+    from sts_seg.infer.volumes import infer_volumes
 
     out = tmp_path_factory.mktemp("vol") / "pred.h5"
-    shapes = infer_volumes(predictor48, tiny_h5, out, cfg48(), nifti=True)
+    shapes = infer_volumes(predictor48, tiny_h5, out, **volume_args(cfg48()), nifti=True)
     return out, shapes
 
 
@@ -189,7 +189,7 @@ def test_volume_mode_nifti_reads_back_equal(volumes):
 
 def test_volume_mode_slices_exactly_as_prepare(volumes, dataset48, model_path, tiny_h5):
     """The test patient's volume equals predictions on the PNGs prepare wrote, restacked."""
-    from sts_seg.data.geometry import to_native
+    from sts_seg.core.geometry import to_native
 
     out, _ = volumes
     (pid,) = TEST_PATIENTS
@@ -202,18 +202,18 @@ def test_volume_mode_slices_exactly_as_prepare(volumes, dataset48, model_path, t
 
 
 def test_volume_mode_subset_unknown_patient_and_overwrite(predictor48, tiny_h5, volumes, tmp_path):
-    from sts_seg.infer import infer_volumes
+    from sts_seg.infer.volumes import infer_volumes
 
     out = tmp_path / "one.h5"
-    shapes = infer_volumes(predictor48, tiny_h5, out, cfg48(), patients=["STS_002"])
+    shapes = infer_volumes(predictor48, tiny_h5, out, **volume_args(cfg48()), patients=["STS_002"])
     assert list(shapes) == ["STS_002"]
     assert list(h5.read_labels(out)) == ["STS_002"]
     np.testing.assert_array_equal(h5.read_labels(out)["STS_002"], h5.read_labels(volumes[0])["STS_002"])
     assert not out.with_name("one_nifti").exists()
     with pytest.raises(OverwriteError, match="--force"):
-        infer_volumes(predictor48, tiny_h5, out, cfg48(), patients=["STS_002"])
+        infer_volumes(predictor48, tiny_h5, out, **volume_args(cfg48()), patients=["STS_002"])
     with pytest.raises(DataError, match="STS_999"):
-        infer_volumes(predictor48, tiny_h5, tmp_path / "two.h5", cfg48(), patients=["STS_999"])
+        infer_volumes(predictor48, tiny_h5, tmp_path / "two.h5", **volume_args(cfg48()), patients=["STS_999"])
     assert not (tmp_path / "two.h5").exists()
 
 
@@ -243,10 +243,10 @@ def test_evaluate_scores_the_volume_predictions(volumes, tiny_h5, tmp_path):
 
 def _infer_or_refuse(predictor, src: Path, out: Path) -> None:
     """Run folder inference without --force; a refusal (OverwriteError) is a fine outcome too."""
-    from sts_seg.infer import infer_folder
+    from sts_seg.infer.folder import infer_folder
 
     with contextlib.suppress(OverwriteError):
-        infer_folder(predictor, src, out, cfg48())
+        infer_folder(predictor, src, out)
 
 
 def test_an_output_folder_with_other_files_is_not_wiped_without_force(predictor48, in_dir, tmp_path):

@@ -45,7 +45,7 @@ def lo():
 
 @pytest.fixture(scope="module")
 def mt():
-    from sts_seg.model import metrics
+    from sts_seg.train import epoch_metrics as metrics
 
     return metrics
 

@@ -245,25 +245,25 @@ def test_summarize_hand_values():
     rows.append({})  # key absent
     s = summarize(rows, ["dice"])["dice"]
     # kept: 0.1, 0.5, 0.7, 0.9
-    assert s["count"] == 4
-    assert s["missing"] == 3
-    assert abs(s["mean"] - 0.55) < TOL
-    assert abs(s["std"] - math.sqrt(0.35 / 3)) < TOL  # sample std, ddof=1
-    assert abs(s["median"] - 0.6) < TOL
-    assert abs(s["q1"] - 0.4) < TOL  # linear: 0.1 + 0.75 * (0.5 - 0.1)
-    assert abs(s["q3"] - 0.75) < TOL  # linear: 0.7 + 0.25 * (0.9 - 0.7)
+    assert s.count == 4
+    assert s.missing == 3
+    assert abs(s.mean - 0.55) < TOL
+    assert abs(s.std - math.sqrt(0.35 / 3)) < TOL  # sample std, ddof=1
+    assert abs(s.median - 0.6) < TOL
+    assert abs(s.q1 - 0.4) < TOL  # linear: 0.1 + 0.75 * (0.5 - 0.1)
+    assert abs(s.q3 - 0.75) < TOL  # linear: 0.7 + 0.25 * (0.9 - 0.7)
 
 
 def test_summarize_single_and_all_missing():
     out = summarize([{"a": 2.0, "b": math.nan}, {"a": math.nan, "b": math.nan}], ["a", "b"])
-    assert out["a"]["count"] == 1
-    assert out["a"]["missing"] == 1
-    assert out["a"]["mean"] == 2.0
-    assert out["a"]["median"] == 2.0
-    assert math.isnan(out["a"]["std"])
-    assert out["b"]["count"] == 0
-    assert out["b"]["missing"] == 2
-    assert all(math.isnan(out["b"][k]) for k in ("mean", "std", "median", "q1", "q3"))
+    assert out["a"].count == 1
+    assert out["a"].missing == 1
+    assert out["a"].mean == 2.0
+    assert out["a"].median == 2.0
+    assert math.isnan(out["a"].std)
+    assert out["b"].count == 0
+    assert out["b"].missing == 2
+    assert all(math.isnan(getattr(out["b"], k)) for k in ("mean", "std", "median", "q1", "q3"))
 
 
 def test_summarize_default_keys_over_case_rows():
@@ -275,9 +275,9 @@ def test_summarize_default_keys_over_case_rows():
     ]
     s = summarize(rows)
     assert "surface_note" not in s
-    assert s["dice"]["count"] == 2
-    assert abs(s["dice"]["mean"] - 0.5) < TOL
-    assert (s["hd95_mm"]["count"], s["hd95_mm"]["missing"]) == (1, 1)
+    assert s["dice"].count == 2
+    assert abs(s["dice"].mean - 0.5) < TOL
+    assert (s["hd95_mm"].count, s["hd95_mm"].missing) == (1, 1)
 
 
 def test_empty_counts():

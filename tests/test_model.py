@@ -82,9 +82,10 @@ def test_non_square_kernels_refused() -> None:
 
 
 def test_unknown_model_name_lists_available() -> None:
-    cfg = small().model_copy(update={"name": "resnet"})
-    with pytest.raises(ConfigError, match="available: flexunet"):
-        build_model(cfg)
+    from sts_seg.config import load_config
+
+    with pytest.raises(ConfigError, match=r"model\.name: Input should be 'flexunet' \(got 'resnet'\)"):
+        load_config(None, ["model.name=resnet"])
 
 
 def test_importing_model_package_does_not_import_tensorflow() -> None:
@@ -239,7 +240,7 @@ def test_keras_file_round_trip(tmp_path) -> None:
     import keras
 
     from sts_seg.model.losses import CrossEntropyDice
-    from sts_seg.model.metrics import SeedPixelAgreement, TumourDice
+    from sts_seg.train.epoch_metrics import SeedPixelAgreement, TumourDice
 
     keras.utils.set_random_seed(3)
     model = build_model(small(normalization="batch"))

@@ -35,7 +35,7 @@ def full() -> Patient:
 def test_synth_writes_kaggle_layout(tmp_path: Path) -> None:
     out = tmp_path / "phantom.h5"
     calls: list[tuple[int, int, str]] = []
-    shapes = synth(out, n_patients=3, seed=5, spec=TINY, progress=lambda d, t, p: calls.append((d, t, p)))
+    shapes = synth(output=out, n_patients=3, seed=5, spec=TINY, progress=lambda d, t, p: calls.append((d, t, p)))
     ids = ["STS_001", "STS_002", "STS_003"]
     assert list(shapes) == ids
     assert calls == [(1, 3, "STS_001"), (2, 3, "STS_002"), (3, 3, "STS_003")]
@@ -115,7 +115,7 @@ def test_bad_arguments_are_rejected(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="seed"):
         make_phantom(n_patients=1, seed=-1, spec=TINY)
     with pytest.raises(ConfigError, match="patients"):
-        synth(tmp_path / "x.h5", n_patients=0, spec=TINY)
+        synth(output=tmp_path / "x.h5", n_patients=0, spec=TINY)
     assert not (tmp_path / "x.h5").exists()
 
 

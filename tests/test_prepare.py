@@ -12,14 +12,19 @@ import pytest
 from PIL import Image
 
 from sts_seg.config import SPLITS, SplitConfig, load_config
-from sts_seg.data.geometry import placement_for, to_canvas, to_native
-from sts_seg.data.intensity import quantize, render_slice, seed_normalize, window
-from sts_seg.data.manifest import read_manifest
-from sts_seg.data.split import select_slices, split_patients
+from sts_seg.core.geometry import placement_for, to_canvas, to_native
+from sts_seg.core.intensity import quantize, render_slice, seed_normalize, window
+from sts_seg.core.split import select_slices, split_patients
 from sts_seg.errors import ConfigError, DataError, OverwriteError
 from sts_seg.io.h5 import list_patients, read_volume
+from sts_seg.io.manifest import read_manifest
 from sts_seg.io.png import read_image, read_mask
 from sts_seg.prepare import prepare
+
+
+def _split(ids, cfg: SplitConfig, source: str = "") -> dict[str, list[str]]:
+    return split_patients(ids, seed=cfg.seed, fractions=cfg.fractions, explicit=cfg.explicit, source=source)
+
 
 SMALL = ["model.image_size=32", "model.num_layers=3"]
 HAND_SHAPES = {"P0": (6, 20, 24), "P1": (5, 24, 20), "P2": (7, 22, 22)}  # conftest.hand_h5
@@ -35,7 +40,7 @@ def _ids(n: int) -> list[str]:
 
 def test_seven_patients_split_5_1_1_with_defaults():
     ids = _ids(7)
-    out = split_patients(ids, SplitConfig())
+    out = _split(ids, SplitConfig())
     assert [len(out[s]) for s in SPLITS] == [5, 1, 1]
     assert sorted(out["train"] + out["valid"] + out["test"]) == ids
 
@@ -44,7 +49,7 @@ def test_seven_patients_split_5_1_1_with_defaults():
 @pytest.mark.parametrize("seed", [0, 1, 137])
 def test_split_never_puts_a_patient_in_two_splits(n, seed):
     ids = _ids(n)
-    out = split_patients(ids, SplitConfig(seed=seed))
+    out = _split(ids, SplitConfig(seed=seed))
     members = [p for s in SPLITS for p in out[s]]
     assert len(members) == len(set(members)) == n
     assert set(members) == set(ids)
@@ -53,33 +58,33 @@ def test_split_never_puts_a_patient_in_two_splits(n, seed):
 
 def test_split_is_seeded():
     ids = _ids(7)
-    a = split_patients(ids, SplitConfig(seed=11))
-    assert split_patients(list(reversed(ids)), SplitConfig(seed=11)) == a  # input order is irrelevant
-    others = [split_patients(ids, SplitConfig(seed=s)) for s in range(20)]
+    a = _split(ids, SplitConfig(seed=11))
+    assert _split(list(reversed(ids)), SplitConfig(seed=11)) == a  # input order is irrelevant
+    others = [_split(ids, SplitConfig(seed=s)) for s in range(20)]
     assert any(o != a for o in others)  # a different seed usually gives a different split
 
 
 def test_split_fractions_are_honoured():
-    out = split_patients(_ids(10), SplitConfig(fractions=(0.6, 0.2, 0.2)))
+    out = _split(_ids(10), SplitConfig(fractions=(0.6, 0.2, 0.2)))
     assert [len(out[s]) for s in SPLITS] == [6, 2, 2]
 
 
 def test_explicit_split_lists_are_honoured():
     cfg = SplitConfig(train=("STS_003", "STS_001"), valid=("STS_002",), test=("STS_004",))
-    out = split_patients(_ids(4), cfg)
+    out = _split(_ids(4), cfg)
     assert out == {"train": ["STS_003", "STS_001"], "valid": ["STS_002"], "test": ["STS_004"]}
 
 
 def test_explicit_split_lists_with_unknown_patient_are_a_config_error():
     cfg = SplitConfig(train=("STS_001", "STS_099"), valid=("STS_002",), test=("STS_003",))
     with pytest.raises(ConfigError, match="STS_099") as ei:
-        split_patients(_ids(3), cfg, "file.h5")
+        _split(_ids(3), cfg, "file.h5")
     assert "file.h5" in str(ei.value)
 
 
 def test_too_few_patients_for_the_fractions_is_a_config_error():
     with pytest.raises(ConfigError, match="too few"):
-        split_patients(_ids(4), SplitConfig(fractions=(0.0, 0.5, 0.5)))
+        _split(_ids(4), SplitConfig(fractions=(0.0, 0.5, 0.5)))
 
 
 # =========================================================================== slice selection
@@ -147,11 +152,11 @@ def test_render_slice_channels_and_seed_sum():
     cfg = load_config()
     ct = np.array([[-1000.0, 40.0], [60.0, 240.0]], np.float32)
     pet = np.array([[0.5, 1.0], [8.0, 20.0]], np.float32)
-    img = render_slice(ct, pet, "channels", cfg.prepare.channels)
+    img = render_slice(ct, pet, "channels", cfg.prepare.windows)
     assert img.shape == (2, 2, 3)
     np.testing.assert_allclose(img[1, 0], [140.25, 204.0, 135.15], atol=1e-3)
     np.testing.assert_allclose(img[0, 0], [0.0, 12.75, 0.0], atol=1e-3)
-    grey = render_slice(ct, pet, "seed_sum", cfg.prepare.channels)
+    grey = render_slice(ct, pet, "seed_sum", cfg.prepare.windows)
     assert grey.shape == (2, 2, 1)
     np.testing.assert_allclose(grey[..., 0], seed_normalize(ct) + seed_normalize(pet), rtol=1e-6)
 
@@ -239,7 +244,7 @@ def test_resize_image_is_bilinear_and_keeps_range():
 
 def _prepare(h5_path: Path, out: Path, overrides: list[str], force: bool = False):
     cfg = load_config(None, [*SMALL, *overrides])
-    return cfg, prepare(cfg, h5_path, out, force=force)
+    return cfg, prepare(cfg=cfg.updated({"data.h5": h5_path, "data.dataset": out}), force=force)
 
 
 @pytest.fixture(scope="module")
@@ -282,13 +287,14 @@ def test_prepare_layout(pad_ds):
             assert any(name.startswith(f"{pid}_") for name in images)
 
 
-def test_prepare_split_json(pad_ds, hand_h5):
-    cfg, root, res = pad_ds
+def test_prepare_split_json(pad_ds):
+    _cfg, root, res = pad_ds
     split = json.loads((root / "split.json").read_text())
     lists = {s: split[s] for s in SPLITS}
     members = [p for s in SPLITS for p in lists[s]]
     assert sorted(members) == sorted(set(members)) == ["P0", "P1", "P2"]
-    assert lists == res.splits == split_patients(list_patients(hand_h5), cfg.split)
+    assert lists == res.splits
+    assert [len(lists[s]) for s in SPLITS] == [1, 1, 1]  # 3 patients, fractions 0.7/0.15/0.15
     rows = read_manifest(root)
     assert all(r.patient in lists[r.split] for r in rows)  # no slice of a patient elsewhere
 
@@ -465,7 +471,7 @@ def test_partial_select_override_keeps_the_other_defaults(hand_h5, tmp_path):
     cfg = load_config(None, [*SMALL, "prepare.select.train=labeled"])
     assert cfg.prepare.select.valid == "all"
     assert cfg.prepare.select.test == "all"
-    res = prepare(cfg, hand_h5, tmp_path / "ds")
+    res = prepare(cfg=cfg.updated({"data.h5": hand_h5, "data.dataset": tmp_path / "ds"}))
     assert res.slices["train"] == 2 * len(res.splits["train"])
 
 
@@ -531,35 +537,33 @@ def _write_raw(path: Path, data: dict[str, dict[str, np.ndarray]]) -> Path:
     return path
 
 
+def _with_value(arr: np.ndarray, dtype: type, value: float) -> np.ndarray:
+    out = arr.astype(dtype)
+    out.flat[0] = value
+    return out
+
+
+#: how each broken file differs from three good patients P0..P2
+BREAKS = {
+    "missing_group": lambda d: d.pop("pet_data"),
+    "ids_differ": lambda d: d["label_data"].pop("P1"),
+    "shape_mismatch": lambda d: d["pet_data"].update(P1=np.ones((4, 10, 11), np.float32)),
+    "nan_ct": lambda d: d["ct_data"].update(P2=_with_value(d["ct_data"]["P2"], np.float32, np.nan)),
+    "inf_pet": lambda d: d["pet_data"].update(P0=_with_value(d["pet_data"]["P0"], np.float32, np.inf)),
+    "negative_label": lambda d: d["label_data"].update(P1=_with_value(d["label_data"]["P1"], np.int16, -1)),
+    "fractional_label": lambda d: d["label_data"].update(P2=_with_value(d["label_data"]["P2"], np.float32, 0.5)),
+    "not_3d": lambda d: d["ct_data"].update(P0=d["ct_data"]["P0"][0]),
+    "no_patients": lambda d: [members.clear() for members in d.values()],
+}
+
+
 def _broken(kind: str) -> dict[str, dict[str, np.ndarray]]:
     data = {g: {} for g in ("ct_data", "pet_data", "label_data")}
     for i in range(3):
         for g, arr in _good_arrays().items():
             data[g][f"P{i}"] = arr
-    if kind == "missing_group":
-        del data["pet_data"]
-    elif kind == "ids_differ":
-        del data["label_data"]["P1"]
-    elif kind == "shape_mismatch":
-        data["pet_data"]["P1"] = np.ones((4, 10, 11), np.float32)
-    elif kind == "nan_ct":
-        ct = data["ct_data"]["P2"].astype(np.float32)
-        ct[0, 0, 0] = np.nan
-        data["ct_data"]["P2"] = ct
-    elif kind == "inf_pet":
-        data["pet_data"]["P0"][1, 2, 3] = np.inf
-    elif kind == "negative_label":
-        label = data["label_data"]["P1"].astype(np.int16)
-        label[0, 0, 0] = -1
-        data["label_data"]["P1"] = label
-    elif kind == "fractional_label":
-        label = data["label_data"]["P2"].astype(np.float32)
-        label[0, 0, 0] = 0.5
-        data["label_data"]["P2"] = label
-    elif kind == "not_3d":
-        data["ct_data"]["P0"] = data["ct_data"]["P0"][0]
-    elif kind == "no_patients":
-        data = {g: {} for g in data}
+    if kind != "none":
+        BREAKS[kind](data)
     return data
 
 
@@ -644,7 +648,7 @@ def phantom_ds(tiny_h5, tmp_path_factory):
         "prepare.negative_ratio=0.5",
     ]
     cfg = load_config(None, overrides)
-    return cfg, out, prepare(cfg, tiny_h5, out)
+    return cfg, out, prepare(cfg=cfg.updated({"data.h5": tiny_h5, "data.dataset": out}))
 
 
 def test_phantom_prepare_splits_by_patient(phantom_ds, tiny_h5):
@@ -685,7 +689,7 @@ def test_phantom_masks_decode_to_0_1(phantom_ds):
 @pytest.mark.parametrize("geometry", ["pad", "resize"])
 def test_phantom_restacks_exactly(geometry, tiny_h5, tmp_path):
     cfg = load_config(None, ["model.image_size=48", "model.num_layers=3", f"prepare.geometry={geometry}"])
-    res = prepare(cfg, tiny_h5, tmp_path / "ds")
+    res = prepare(cfg=cfg.updated({"data.h5": tiny_h5, "data.dataset": tmp_path / "ds"}))
     for pid in res.splits["valid"] + res.splits["test"]:
         vol, zs = _restack(tmp_path / "ds", pid)
         label = read_volume(tiny_h5, pid).label

@@ -17,17 +17,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _pipeline import SIZE, cfg48, copy_tree, overrides
+from _pipeline import SIZE, cfg48, copy_tree, fit, overrides
 from PIL import Image
 from typer.testing import CliRunner
 
 from sts_seg.cli import app
 from sts_seg.config import load_config
+from sts_seg.core.geometry import fit_mask
 from sts_seg.errors import DataError, OverwriteError
 from sts_seg.io import png
 from sts_seg.io.layout import Pair
-from sts_seg.train.arrays import fit_mask, load_pairs
-from sts_seg.train.callbacks import read_history
+from sts_seg.train.arrays import load_pairs
+from sts_seg.train.plots import read_history
 
 pytest_plugins = ["_pipeline"]
 pytestmark = pytest.mark.tf
@@ -55,7 +56,7 @@ def _load(path: Path):
     import keras
 
     import sts_seg.model.losses
-    import sts_seg.model.metrics  # noqa: F401  (registers the custom objects)
+    import sts_seg.train.epoch_metrics  # noqa: F401  (registers the custom objects)
 
     return keras.models.load_model(path)
 
@@ -106,7 +107,8 @@ def test_config_yaml_and_versions_json_describe_the_run(trained_run):
     import sts_seg
 
     run = trained_run.run_dir
-    assert load_config(run / "config.yaml") == cfg48()  # the resolved config round-trips
+    loaded = load_config(run / "config.yaml")  # the resolved config round-trips
+    assert loaded == cfg48().updated({"data.dataset": loaded.data.dataset, "train.run_dir": run})
     v = json.loads((run / "versions.json").read_text())
     assert v["tensorflow"] == tf.__version__
     assert v["keras"] == keras.__version__
@@ -141,30 +143,27 @@ def test_preview_grid_is_input_truth_prediction_for_two_images(trained_run):
 
 
 def test_existing_run_is_refused_without_force_and_kept_intact(trained_run, dataset48):
-    from sts_seg.train.run import train
 
     before = _digest(trained_run.run_dir)
     with pytest.raises(OverwriteError, match="--force"):
-        train(cfg48(), dataset48, trained_run.run_dir)
+        fit(cfg48(), dataset48, trained_run.run_dir)
     assert _digest(trained_run.run_dir) == before
 
 
 def test_resume_without_a_checkpoint_is_refused(dataset48, tmp_path):
-    from sts_seg.train.run import train
 
     with pytest.raises(OverwriteError, match="nothing to resume"):
-        train(cfg48("train.epochs=2"), dataset48, tmp_path / "run", resume=True)
+        fit(cfg48("train.epochs=2"), dataset48, tmp_path / "run", resume=True)
 
 
 def test_resume_continues_epoch_optimizer_and_learning_rate(trained_run, dataset48, tmp_path):
-    from sts_seg.train.run import train
 
     run = copy_tree(trained_run.run_dir, tmp_path / "run")
     iters0, lr0 = _opt_state(run / "last.keras")
     assert iters0 == 2
     first = read_history(run / "history.csv")
     # a different learning rate in the config must not replace the checkpoint's optimizer state
-    res = train(cfg48("train.epochs=2", "train.learning_rate=0.5"), dataset48, run, resume=True)
+    res = fit(cfg48("train.epochs=2", "train.learning_rate=0.5"), dataset48, run, resume=True)
     rows = read_history(run / "history.csv")
     assert [r["epoch"] for r in rows] == [0.0, 1.0]
     assert rows[0] == first[0]  # the first epoch's row is kept (appended, not rewritten)
@@ -179,8 +178,6 @@ def test_resume_continues_epoch_optimizer_and_learning_rate(trained_run, dataset
 def test_resume_keeps_best_keras_when_the_resumed_epoch_is_worse(trained_run, dataset48, tmp_path):
     import keras
 
-    from sts_seg.train.run import train
-
     run = copy_tree(trained_run.run_dir, tmp_path / "run")
     # sabotage the checkpoint to resume from: a huge tumour bias on the last layer makes every
     # pixel a confident (wrong) tumour prediction, so the resumed epoch's val_loss is far worse
@@ -190,7 +187,7 @@ def test_resume_keeps_best_keras_when_the_resumed_epoch_is_worse(trained_run, da
     head.set_weights([np.zeros_like(kernel), np.array([-50.0, 50.0], np.float32)])
     model.save(run / "last.keras")
     best_before = hashlib.sha256((run / "best.keras").read_bytes()).hexdigest()
-    train(cfg48("train.epochs=2", "train.monitor=val_loss"), dataset48, run, resume=True)
+    fit(cfg48("train.epochs=2", "train.monitor=val_loss"), dataset48, run, resume=True)
     rows = read_history(run / "history.csv")
     assert rows[1]["val_loss"] > 10 * rows[0]["val_loss"]  # the resumed epoch really is worse
     assert hashlib.sha256((run / "best.keras").read_bytes()).hexdigest() == best_before
@@ -211,9 +208,8 @@ PLATEAU = (
 
 @pytest.fixture(scope="module")
 def plateau_run(dataset48, tmp_path_factory):
-    from sts_seg.train.run import train
 
-    return train(cfg48("train.epochs=3", *PLATEAU), dataset48, tmp_path_factory.mktemp("plateau") / "run")
+    return fit(cfg48("train.epochs=3", *PLATEAU), dataset48, tmp_path_factory.mktemp("plateau") / "run")
 
 
 def test_reduce_lr_on_plateau_halves_the_learning_rate(plateau_run):
@@ -229,10 +225,9 @@ def test_reduce_lr_on_plateau_halves_the_learning_rate(plateau_run):
 @pytest.fixture(scope="module")
 def plateau_resumed(plateau_run, dataset48, tmp_path_factory) -> list[dict[str, float]]:
     """``plateau_run`` (3 epochs) resumed to 4 epochs, on a copy: its history rows."""
-    from sts_seg.train.run import train
 
     run = copy_tree(plateau_run.run_dir, tmp_path_factory.mktemp("plateau_resumed") / "run")
-    train(cfg48("train.epochs=4", *PLATEAU), dataset48, run, resume=True)
+    fit(cfg48("train.epochs=4", *PLATEAU), dataset48, run, resume=True)
     return read_history(run / "history.csv")
 
 
@@ -279,13 +274,12 @@ def test_same_seed_and_config_give_the_same_history_cli(trained_run, dataset48, 
 
 
 def test_image_without_mask_and_mask_without_image_are_listed(dataset48, tmp_path):
-    from sts_seg.train.run import train
 
     ds = copy_tree(dataset48, tmp_path / "ds")
     shutil.copy(ds / "train" / "images" / "STS_003_5.png", ds / "train" / "images" / "STS_003_lonely.png")
     shutil.copy(ds / "train" / "masks" / "STS_004_2.png", ds / "train" / "masks" / "STS_004_orphan.png")
     with pytest.raises(DataError, match="2 image") as exc:
-        train(cfg48(), ds, tmp_path / "run")
+        fit(cfg48(), ds, tmp_path / "run")
     msg = str(exc.value)
     assert "STS_003_lonely" in msg
     assert "STS_004_orphan" in msg

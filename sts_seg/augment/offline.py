@@ -26,16 +26,16 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from sts_seg.augment.base import Op
-from sts_seg.augment.registry import get_op, is_augmented_name, op_fields
+from sts_seg.augment.ops import Op, is_augmented_name
+from sts_seg.config import Config
+from sts_seg.core.rgb import DEFAULT_RGB_MAP, RgbMap
 from sts_seg.errors import ConfigError, DataError, OverwriteError
 from sts_seg.io import png
 from sts_seg.io.layout import Pair, list_images
-from sts_seg.types import ProgressFn, no_progress
+from sts_seg.progress import ProgressFn, no_progress
 
 MANIFEST_NAME = "augment_manifest.csv"
 MANIFEST_COLUMNS = ("output", "source", "op", "variant", "params")
@@ -59,21 +59,15 @@ class AugmentResult:
 @dataclass(frozen=True)
 class _Task:
     pair: Pair
-    op: Op
     tag: str
-    params: dict[str, Any]
+    op: Op  #: narrowed to this output's variant
 
 
-def _resolve_ops(ops: Sequence[Any]) -> list[tuple[Op, float, list[tuple[str, dict[str, Any]]]]]:
-    """``[(op, p, variants)]``; a bad op or two entries writing the same names -> ConfigError."""
+def _resolve_ops(ops: Sequence[Op]) -> list[tuple[Op, list[tuple[str, Op]]]]:
+    """``[(op, variants)]``; two entries writing the same names -> ConfigError."""
     plan, seen = [], {}
-    for i, cfg in enumerate(ops):
-        try:
-            name, p, params = op_fields(cfg)
-            op = get_op(name)
-            variants = op.variants(op.resolve(params))
-        except ValueError as exc:
-            raise ConfigError(f"augment.offline.{i}: {exc}") from None
+    for i, op in enumerate(ops):
+        variants = op.variants()
         for tag, _ in variants:
             if tag in seen:
                 raise ConfigError(
@@ -81,13 +75,8 @@ def _resolve_ops(ops: Sequence[Any]) -> list[tuple[Op, float, list[tuple[str, di
                     f"{seen[tag]}; remove one of the two entries"
                 )
             seen[tag] = i
-        plan.append((op, p, variants))
+        plan.append((op, variants))
     return plan
-
-
-def _rgb_pairs(rgb_map: Sequence[Any]) -> tuple[tuple[tuple[int, int, int], int], ...]:
-    """Accept ``((r, g, b), label)`` pairs or config ``RgbClass`` objects (``.color``/``.label``)."""
-    return tuple((tuple(e.color), int(e.label)) if hasattr(e, "color") else (tuple(e[0]), int(e[1])) for e in rgb_map)
 
 
 def _seed_key(seed: int, *texts: str) -> list[int]:
@@ -137,14 +126,14 @@ def _scan(images_dir: Path, masks_dir: Path) -> tuple[list[Pair], list[Path]]:
 def _plan(sources: list[Pair], plan: list, seed: int) -> list[_Task]:
     tasks = []
     for pair in sources:
-        for i, (op, p, variants) in enumerate(plan):
-            if p < 1.0 and np.random.default_rng(_seed_key(seed, pair.name, f"p{i}")).random() >= p:
+        for i, (op, variants) in enumerate(plan):
+            if op.p < 1.0 and np.random.default_rng(_seed_key(seed, pair.name, f"p{i}")).random() >= op.p:
                 continue
-            tasks.extend(_Task(pair, op, tag, params) for tag, params in variants)
+            tasks.extend(_Task(pair, tag, narrowed) for tag, narrowed in variants)
     return tasks
 
 
-def _read_pair(pair: Pair, rgb_map: tuple) -> tuple[np.ndarray, np.ndarray]:
+def _read_pair(pair: Pair, rgb_map: RgbMap) -> tuple[np.ndarray, np.ndarray]:
     image, mask = png.read_image(pair.image), png.read_mask(pair.mask, rgb_map)
     if image.shape[:2] != mask.shape:
         raise DataError(
@@ -154,7 +143,7 @@ def _read_pair(pair: Pair, rgb_map: tuple) -> tuple[np.ndarray, np.ndarray]:
     return image, mask
 
 
-def _write_outputs(tasks: list[_Task], stage: Path, seed: int, rgb: tuple, progress) -> list:
+def _write_outputs(tasks: list[_Task], stage: Path, seed: int, rgb: RgbMap, progress: ProgressFn) -> list:
     """Write every task's image/mask into ``stage/{images,masks}``; return manifest rows."""
     rows, cache = [], (None, None, None)
     for k, t in enumerate(tasks):
@@ -162,7 +151,7 @@ def _write_outputs(tasks: list[_Task], stage: Path, seed: int, rgb: tuple, progr
             cache = (t.pair.name, *_read_pair(t.pair, rgb))
         image, mask = cache[1], cache[2]
         rng = np.random.default_rng(_seed_key(seed, t.pair.name, t.tag))
-        sampled = t.op.sample(rng, mask.shape, t.params)
+        sampled = t.op.sample(rng, mask.shape)
         out_image, out_mask = t.op.apply(image, mask, sampled)
         out = f"{t.tag}{t.pair.name}.png"
         png.write_image(stage / "images" / out, out_image)
@@ -170,7 +159,7 @@ def _write_outputs(tasks: list[_Task], stage: Path, seed: int, rgb: tuple, progr
             png.write_mask(stage / "masks" / out, out_mask)
         except ValueError as exc:
             raise DataError(f"{t.pair.mask}: {exc}; masks may hold labels 0..3") from None
-        params = json.dumps(sampled, sort_keys=True, separators=(",", ":"))
+        params = json.dumps(sampled.as_dict(), sort_keys=True, separators=(",", ":"))
         rows.append((out, t.pair.image.name, t.op.name, t.tag, params))
         progress(k + 1, len(tasks), out)
     return rows
@@ -191,13 +180,13 @@ def _commit(stage: Path, rows: list, images_dir: Path, masks_dir: Path, previous
 
 def augment_dataset(
     dataset: Path,
-    ops: Sequence[Any],
+    ops: Sequence[Op],
     seed: int,
-    rgb_map: Sequence[Any] = png.DEFAULT_RGB_MAP,
+    rgb_map: RgbMap = DEFAULT_RGB_MAP,
     force: bool = False,
     progress: ProgressFn | None = None,
 ) -> AugmentResult:
-    """Augment ``dataset/train`` with ``ops`` (``AugmentOpConfig`` or ``{name, p, params}``).
+    """Augment ``dataset/train`` with the validated ``ops``.
 
     Each op entry writes its variants for every source pair (for ``p < 1``: for a seeded
     fraction ``p`` of the sources). Earlier augmented outputs are replaced, never duplicated.
@@ -227,13 +216,12 @@ def augment_dataset(
             f"{images_dir.parent}: {len(unrecorded)} augmented-looking file(s) (e.g. {unrecorded[0].name}) "
             f"that no {MANIFEST_NAME} records; pass --force to replace them"
         )
-    rgb = _rgb_pairs(rgb_map)
     tasks = _plan(sources, plan, seed)
     stage = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=dataset))
     try:
         (stage / "images").mkdir()
         (stage / "masks").mkdir()
-        rows = _write_outputs(tasks, stage, seed, rgb, progress)
+        rows = _write_outputs(tasks, stage, seed, rgb_map, progress)
         with (stage / MANIFEST_NAME).open("w", newline="") as fh:
             writer = csv.writer(fh)
             writer.writerow(MANIFEST_COLUMNS)
@@ -249,4 +237,11 @@ def augment_dataset(
         replaced=sum(1 for p in previous if p.parent == images_dir),
         manifest=manifest,
         untouched=tuple(s for s in ("valid", "test") if (dataset / s).is_dir()),
+    )
+
+
+def augment(*, cfg: Config, force: bool = False, progress: ProgressFn | None = None) -> AugmentResult:
+    """``stsseg augment``: ``augment.offline`` ops over ``data.dataset``'s train split."""
+    return augment_dataset(
+        Path(cfg.data.dataset), cfg.augment.offline, cfg.augment.seed, cfg.data.rgb_pairs, force, progress
     )

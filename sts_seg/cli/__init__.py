@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from sts_seg import __version__
-from sts_seg.cli import data_cmds, model_cmds
+from sts_seg.cli import data, evaluate, infer, train
 
 app = typer.Typer(
     name="stsseg",
@@ -38,8 +38,8 @@ def _root(
     """stsseg: honest, CPU-friendly segmentation of soft-tissue sarcomas in PET/CT."""
 
 
-data_cmds.register(app)
-model_cmds.register(app)
+for _module in (data, train, evaluate, infer):
+    _module.register(app)
 
 
 def main() -> None:

@@ -16,7 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from sts_seg.config import Config, load_config
 from sts_seg.errors import StsSegError
-from sts_seg.types import ProgressFn
+from sts_seg.progress import ProgressFn
 
 # piped output (make demo, CI logs) gets a wide console so tables are not truncated
 console = Console(width=None if sys.stdout.isatty() else 150)
@@ -56,13 +56,21 @@ def handle_errors(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def config_from(path: Path | None, overrides: list[str] | None) -> Config:
-    return load_config(path, tuple(overrides or ()))
+def config_from(path: Path | None, overrides: list[str] | None, values: dict[str, Any] | None = None) -> Config:
+    """The one override mechanism: YAML file < ``--set`` < command-line options (``values``,
+    dotted config keys; options left at None change nothing)."""
+    return load_config(path, tuple(overrides or ()), values)
+
+
+def quiet_tensorflow() -> None:
+    """Keep TensorFlow's C++ INFO/WARNING lines off the terminal (set before TF is imported)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 @contextmanager
-def progress_bar(description: str, quiet: bool = False) -> Iterator[ProgressFn]:
-    """A rich bar driven by ``progress(done, total, label)`` callbacks."""
+def progress_bar(description: str, quiet: bool = False, stop_when_done: bool = False) -> Iterator[ProgressFn]:
+    """A rich bar driven by ``progress(done, total, label)`` callbacks; ``stop_when_done`` ends
+    the live display at ``done == total`` (so another display, e.g. training, can follow)."""
     bar = Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -78,6 +86,8 @@ def progress_bar(description: str, quiet: bool = False) -> Iterator[ProgressFn]:
         bar.update(task, completed=done, total=total, label=label)
         if bar.disable and (done == total or done % max(1, total // 10) == 0):
             err_console.print(f"{description}: {done}/{total} {label}", markup=False)
+        if stop_when_done and done == total:
+            bar.stop()
 
     with bar:
         yield update

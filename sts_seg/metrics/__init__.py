@@ -1,6 +1,6 @@
 """Evaluation metrics (NumPy + SciPy only): voxel overlap, surface distances in mm, autoPET
-lesion volumes, per-case rows and nan-aware summaries. Conventions: anchors §7 and each
-module's docstring."""
+lesion volumes, per-case rows and nan-aware summaries. Each module's docstring states its
+conventions and which reference implementation (MONAI, nnU-Net, medpy) it matches."""
 
 from sts_seg.metrics.lesion import lesion_volumes
 from sts_seg.metrics.overlap import (
@@ -17,6 +17,7 @@ from sts_seg.metrics.overlap import (
 from sts_seg.metrics.report import (
     CASE_KEYS,
     SUMMARY_KEYS,
+    Stats,
     case_metrics,
     empty_counts,
     summarize,
@@ -38,6 +39,7 @@ __all__ = [
     "SUMMARY_KEYS",
     "Counts",
     "EmptyPolicy",
+    "Stats",
     "SurfaceMetrics",
     "assd",
     "case_metrics",

@@ -17,22 +17,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import ndimage
 
+from sts_seg.core.components import untouched_voxels
 from sts_seg.metrics.overlap import check_pair
 from sts_seg.metrics.spacing import check_spacing, voxel_volume_mm3
-
-
-def _missed_voxels(source: np.ndarray, other: np.ndarray, structure: np.ndarray) -> int:
-    """Voxels of ``source`` components that have no voxel in ``other``."""
-    labels, n = ndimage.label(source, structure=structure)
-    if n == 0:
-        return 0
-    sizes = np.bincount(labels.ravel(), minlength=n + 1)
-    hit = np.zeros(n + 1, dtype=bool)
-    hit[labels[other]] = True
-    hit[0] = True  # background is not a component
-    return int(sizes[~hit].sum())
 
 
 def lesion_volumes(
@@ -49,9 +37,5 @@ def lesion_volumes(
     """
     p, t = check_pair(pred, truth)
     sp = check_spacing(spacing, p.ndim)
-    rank = p.ndim if connectivity is None else connectivity
-    if not 1 <= rank <= p.ndim:
-        raise ValueError(f"connectivity must be in 1..{p.ndim} for {p.ndim}D masks, got {rank}")
-    structure = ndimage.generate_binary_structure(p.ndim, rank)
     vox = voxel_volume_mm3(sp)
-    return _missed_voxels(p, t, structure) * vox, _missed_voxels(t, p, structure) * vox
+    return untouched_voxels(p, t, connectivity) * vox, untouched_voxels(t, p, connectivity) * vox

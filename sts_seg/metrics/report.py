@@ -1,15 +1,16 @@
 """One row of metrics per case, and nan-aware summaries over cases.
 
 Aggregate per patient (per-case 3D metrics, then statistics over cases), never pooled or
-per-slice, as in anchors §7. NaN marks an undefined value (see the empty policy in
-:mod:`sts_seg.metrics.overlap` and the reasons in :mod:`sts_seg.metrics.surface`); summaries
-exclude it and count it under ``missing``.
+per-slice, as challenges (autoPET, nnU-Net's summary.json) and Metrics Reloaded do. NaN marks
+an undefined value (see the empty policy in :mod:`sts_seg.metrics.overlap` and the reasons in
+:mod:`sts_seg.metrics.surface`); summaries exclude it and count it under ``missing``.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -51,8 +52,6 @@ CASE_KEYS: tuple[str, ...] = (
 
 #: the numeric keys worth summarising across cases
 SUMMARY_KEYS: tuple[str, ...] = tuple(k for k in CASE_KEYS if k not in {"surface_note", "tp", "fp", "fn", "tn"})
-
-STAT_KEYS: tuple[str, ...] = ("mean", "std", "median", "q1", "q3", "count", "missing")
 
 
 def case_metrics(
@@ -106,7 +105,21 @@ def _as_float(value: Any) -> float:
         return math.nan
 
 
-def _stats(values: Iterable[Any]) -> dict[str, float | int]:
+@dataclass(frozen=True)
+class Stats:
+    """Summary of one metric over cases: NaN-aware; ``count + missing`` = number of cases."""
+
+    mean: float
+    std: float
+    median: float
+    q1: float
+    q3: float
+    count: int
+    missing: int
+
+
+def stats(values: Iterable[Any]) -> Stats:
+    """Mean, sample std (ddof=1; NaN if count < 2), median, quartiles of the non-NaN values."""
     arr = np.array([_as_float(v) for v in values], dtype=np.float64)
     ok = arr[~np.isnan(arr)]
     n = int(ok.size)
@@ -116,27 +129,17 @@ def _stats(values: Iterable[Any]) -> dict[str, float | int]:
         mean = float(ok.mean())
         std = float(ok.std(ddof=1)) if n > 1 else math.nan
         q1, median, q3 = (float(q) for q in np.percentile(ok, [25.0, 50.0, 75.0]))
-    return {
-        "mean": mean,
-        "std": std,
-        "median": median,
-        "q1": q1,
-        "q3": q3,
-        "count": n,
-        "missing": int(arr.size - n),
-    }
+    return Stats(mean, std, median, q1, q3, n, int(arr.size - n))
 
 
-def summarize(
-    rows: Sequence[Mapping[str, Any]], keys: Iterable[str] = SUMMARY_KEYS
-) -> dict[str, dict[str, float | int]]:
-    """Per key: mean, std (sample, ddof=1; NaN if count < 2), median, q1, q3, count, missing.
+def summarize(rows: Sequence[Mapping[str, Any]], keys: Iterable[str] = SUMMARY_KEYS) -> dict[str, Stats]:
+    """Per key: :class:`Stats` over ``rows``.
 
     NaN (and None, or a row without the key) is excluded from the statistics and counted in
-    ``missing``; ``count + missing == len(rows)``. Quartiles use ``np.percentile``'s default
-    linear interpolation; statistics of zero values are NaN.
+    ``missing``. Quartiles use ``np.percentile``'s default linear interpolation; statistics of
+    zero values are NaN.
     """
-    return {k: _stats(row.get(k) for row in rows) for k in keys}
+    return {k: stats(row.get(k) for row in rows) for k in keys}
 
 
 def empty_counts(rows: Iterable[Mapping[str, Any]]) -> dict[str, int]:

@@ -10,7 +10,7 @@ Directed distances: for every surface voxel of A, the Euclidean distance in mm t
 surface voxel of B, from ``scipy.ndimage.distance_transform_edt(~surface_B, sampling=spacing)``
 (exact EDT). Spacing is per axis in array order: ``(z, y, x)`` for 3D, ``(y, x)`` for 2D.
 
-Conventions (both match current MONAI, the oracle named in anchors §7):
+Conventions (both match current MONAI, ``monai.metrics``):
 
 * ``hd95`` = max(P95(d_pred→truth), P95(d_truth→pred)): the 95th percentile of each directed
   set, then the larger one. This is MONAI ``HausdorffDistanceMetric(percentile=95,
@@ -37,6 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
+from sts_seg.core.components import boundary
 from sts_seg.metrics.overlap import as_foreground, check_pair
 from sts_seg.metrics.spacing import check_spacing
 
@@ -55,12 +56,7 @@ class SurfaceMetrics:
 def surface_voxels(mask: np.ndarray) -> np.ndarray:
     """Boolean border of ``mask`` (same shape): foreground voxels with a face-adjacent background
     voxel; voxels outside the array count as background."""
-    fg = as_foreground(mask)
-    if fg.ndim == 0:
-        raise ValueError("surface metrics need an array with at least one axis")
-    structure = ndimage.generate_binary_structure(fg.ndim, 1)
-    eroded = ndimage.binary_erosion(fg, structure=structure, border_value=0)
-    return fg & ~eroded
+    return boundary(as_foreground(mask))
 
 
 def empty_reason(pred: np.ndarray, truth: np.ndarray) -> str | None:

@@ -9,7 +9,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from sts_seg.config import ModelConfig
-from sts_seg.errors import ConfigError
 from sts_seg.model.unet import build_unet
 
 if TYPE_CHECKING:
@@ -20,11 +19,7 @@ MODELS: dict[str, Callable[[ModelConfig], keras.Model]] = {"flexunet": build_une
 
 def build_model(cfg: ModelConfig) -> keras.Model:
     """Build the model named by ``cfg.name`` (uncompiled)."""
-    try:
-        builder = MODELS[cfg.name]
-    except KeyError:
-        raise ConfigError(f"model.name {cfg.name!r} is unknown; available: {', '.join(sorted(MODELS))}") from None
-    return builder(cfg)
+    return MODELS[cfg.name](cfg)  # cfg.name is validated against MODELS' keys (a Literal)
 
 
 __all__ = ["MODELS", "build_model", "build_unet"]

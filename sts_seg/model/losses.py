@@ -28,8 +28,6 @@ from sts_seg.errors import ConfigError
 PROB_EPS = 1e-7  # probabilities are clipped to [PROB_EPS, 1 − PROB_EPS] before log (as Keras does)
 DICE_EPS = 1e-5
 
-LOSS_NAMES = ("ce", "dice", "ce_dice", "focal", "focal_dice")
-
 
 def _weights(class_weights: Sequence[float] | None, dtype: Any) -> Any:
     if class_weights is None:
@@ -162,10 +160,7 @@ LOSSES: dict[str, type[SegmentationLoss]] = {
 
 def make_loss(train_cfg: TrainConfig, num_classes: int) -> SegmentationLoss:
     """The loss named by ``train_cfg.loss`` with its class weights and focal γ."""
-    try:
-        cls = LOSSES[train_cfg.loss]
-    except KeyError:
-        raise ConfigError(f"train.loss {train_cfg.loss!r} is unknown; available: {', '.join(LOSSES)}") from None
+    cls = LOSSES[train_cfg.loss]  # a Literal of LOSSES' keys
     weights = train_cfg.class_weights
     if weights is not None and len(weights) != num_classes:
         raise ConfigError(

@@ -1,6 +1,6 @@
 """FlexUNet: the original project's 2D UNet, rebuilt as a pure Keras 3 functional builder.
 
-Layer order, schedules and initialisers follow seed_system §2 exactly, so the seed settings
+Layer order, schedules and initialisers follow the original's ``TensorFlowFlexUNet.py``, so its settings
 (16 filters, 11×11 kernels, 8 levels, no normalisation, 3 channels, 2 classes) give
 126,809,218 parameters at any image size. Added options: batch/group normalisation, a
 constant kernel schedule and other activations. Channels-last; input ``(S, S, C)`` floats in

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from sts_seg.errors import ConfigError
+from sts_seg.errors import ConfigError, OverwriteError
 from sts_seg.io.h5 import write_kaggle_h5
 from sts_seg.phantom.patient import PhantomSpec, make_patient
-from sts_seg.types import ProgressFn
+from sts_seg.progress import ProgressFn
 
 __all__ = ["PhantomSpec", "make_patient", "make_phantom", "patient_id", "patient_rng", "synth"]
 
@@ -41,14 +41,18 @@ def make_phantom(
 
 
 def synth(
+    *,
     output: Path,
     n_patients: int = 7,
     seed: int = 0,
     spec: PhantomSpec = PhantomSpec(),
+    force: bool = False,
     progress: ProgressFn | None = None,
 ) -> dict[str, tuple[int, int, int]]:
     """Write the phantom with ``write_kaggle_h5``; return {patient: shape}. ``progress(done, total,
-    patient_id)`` after each patient."""
+    patient_id)`` after each patient. An existing ``output`` needs ``force``."""
+    if Path(output).exists() and not force:
+        raise OverwriteError(f"{output}: file exists; pass --force to replace it")
     if n_patients < 1:
         raise ConfigError(f"the number of patients must be >= 1, got {n_patients}")
     volumes = {}

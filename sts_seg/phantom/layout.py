@@ -40,10 +40,6 @@ class Layout:
     fat_mm: float
     lateral: tuple[int, int] = (-1, 1)
 
-    def mm(self, length_mm: float | np.ndarray) -> float | np.ndarray:
-        """A length in mm as voxels."""
-        return length_mm / self.vox_mm
-
     def slice_of(self, u_mm: float) -> int:
         """Index of the slice nearest to ``u_mm`` (clipped to the volume)."""
         return int(np.clip(np.argmin(np.abs(self.u_mm - u_mm)), 0, self.shape[0] - 1))

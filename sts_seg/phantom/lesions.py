@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
+from sts_seg.core.components import largest
 from sts_seg.phantom.fields import smooth_noise
 from sts_seg.phantom.layout import Layout
 from sts_seg.phantom.tissue import TUMOUR_CLASSES, Tissue, allow
@@ -68,10 +69,8 @@ def _shape(rng: np.random.Generator, lay: Layout, centre: np.ndarray, semi: np.n
 
 
 def _largest(mask: np.ndarray) -> np.ndarray:
-    labels, n = ndimage.label(mask)
-    if n <= 1:
-        return mask
-    return labels == 1 + int(np.argmax(np.bincount(labels.ravel())[1:]))
+    """The largest face-connected component (ties: the first in raster order)."""
+    return largest(mask, 1, connectivity=1)
 
 
 def _tumour(rng: np.random.Generator, lay: Layout, cls: np.ndarray, peak: float, taken: np.ndarray) -> Lesion | None:

@@ -12,11 +12,12 @@ from pathlib import Path
 
 import numpy as np
 
-from sts_seg.data.geometry import placement_for, to_canvas
+from sts_seg.core.geometry import fit_image, fit_mask
+from sts_seg.core.rgb import DEFAULT_RGB_MAP, RgbMap
 from sts_seg.errors import DataError
 from sts_seg.io import png
 from sts_seg.io.layout import Pair, list_pairs
-from sts_seg.types import ProgressFn, no_progress
+from sts_seg.progress import ProgressFn, no_progress
 
 
 @dataclass
@@ -34,40 +35,22 @@ class SliceArrays:
         return self.masks.reshape(len(self), -1).max(axis=1) > 0
 
 
-def fit_image(img: np.ndarray, size: int, channels: int, path: Path) -> np.ndarray:
-    """``(h, w, c)`` uint8 -> ``(size, size, channels)``: grey is repeated, other sizes resized."""
-    if img.shape[2] != channels:
-        if img.shape[2] == 1:
-            img = np.repeat(img, channels, axis=2)
-        elif channels == 1:
-            img = img.mean(axis=2, keepdims=True).round().astype(np.uint8)
-        else:
-            raise DataError(f"{path}: image has {img.shape[2]} channels, the model expects {channels}")
-    if img.shape[:2] != (size, size):
-        img = to_canvas(img, placement_for(img.shape[:2], size, "resize"))
-    return img
-
-
-def fit_mask(mask: np.ndarray, size: int) -> np.ndarray:
-    """``(h, w)`` labels -> ``(size, size)`` with nearest interpolation."""
-    if mask.shape != (size, size):
-        mask = to_canvas(mask, placement_for(mask.shape, size, "resize"), is_mask=True)
-    return mask
-
-
 def load_pairs(
     pairs: Sequence[Pair],
     size: int,
     channels: int,
     num_classes: int,
-    rgb_map: Sequence[tuple[Sequence[int], int]] = png.DEFAULT_RGB_MAP,
+    rgb_map: RgbMap = DEFAULT_RGB_MAP,
     progress: ProgressFn = no_progress,
 ) -> SliceArrays:
     """Read and fit every pair; a mask label >= ``num_classes`` is a DataError naming the file."""
     images = np.zeros((len(pairs), size, size, channels), np.uint8)
     masks = np.zeros((len(pairs), size, size), np.uint8)
     for i, p in enumerate(pairs):
-        images[i] = fit_image(png.read_image(p.image), size, channels, p.image)
+        try:
+            images[i] = fit_image(png.read_image(p.image), size, channels, str(p.image))
+        except ValueError as exc:
+            raise DataError(str(exc)) from None
         m = png.read_mask(p.mask, rgb_map)
         if m.size and int(m.max()) >= num_classes:
             raise DataError(
@@ -84,7 +67,7 @@ def load_split(
     size: int,
     channels: int,
     num_classes: int,
-    rgb_map: Sequence[tuple[Sequence[int], int]] = png.DEFAULT_RGB_MAP,
+    rgb_map: RgbMap = DEFAULT_RGB_MAP,
     progress: ProgressFn = no_progress,
 ) -> SliceArrays:
     """All pairs of ``<root>/<split>``; an empty split is a DataError."""

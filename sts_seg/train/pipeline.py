@@ -12,7 +12,8 @@ from collections.abc import Sequence
 import numpy as np
 import tensorflow as tf
 
-from sts_seg.config import AugmentOpConfig, Config
+from sts_seg.augment.ops import Op
+from sts_seg.config import Config
 from sts_seg.train.arrays import SliceArrays
 
 
@@ -23,9 +24,9 @@ def _to_model(num_classes: int):
     return fn
 
 
-def _online_augment(ops: Sequence[AugmentOpConfig], seed: int, shape: tuple[int, ...]):
-    """A tf.data map applying the numpy registry ops; one Generator, sequential -> reproducible."""
-    from sts_seg.augment.registry import apply_online
+def _online_augment(ops: Sequence[Op], seed: int, shape: tuple[int, ...]):
+    """A tf.data map applying the numpy ops; one Generator, sequential -> reproducible."""
+    from sts_seg.augment.online import apply_online
 
     rng = np.random.default_rng([seed, 1])  # seed already shifted by a resumed epoch
 

@@ -21,13 +21,12 @@ from sts_seg.config import Config, dump_config
 from sts_seg.errors import DataError, ModelError, OverwriteError
 from sts_seg.model import build_model
 from sts_seg.model.losses import make_loss
-from sts_seg.model.metrics import SeedPixelAgreement, TumourDice
+from sts_seg.progress import ProgressFn, no_progress
 from sts_seg.train import callbacks as cbs
 from sts_seg.train.arrays import SliceArrays, load_split
+from sts_seg.train.epoch_metrics import SeedPixelAgreement, TumourDice
 from sts_seg.train.pipeline import eval_dataset, steps_per_epoch, train_dataset
-from sts_seg.types import ProgressFn, no_progress
-
-RUN_FILES = ("best.keras", "last.keras", "history.csv", "config.yaml", "versions.json")
+from sts_seg.train.plots import read_history
 
 
 @dataclass
@@ -134,7 +133,7 @@ def _callbacks(
                 restore_best_weights=t.early_stopping.restore_best,
             )
         )
-    best = _best_so_far(cbs.read_history(run_dir / "history.csv"), mon) if resume else None
+    best = _best_so_far(read_history(run_dir / "history.csv"), mon) if resume else None
     out += [
         keras.callbacks.ModelCheckpoint(
             str(run_dir / "best.keras"), monitor=mon, mode=mode, save_best_only=True, initial_value_threshold=best
@@ -155,32 +154,29 @@ def _preview_indices(data: SliceArrays, n: int) -> np.ndarray:
 
 
 def load_data(cfg: Config, dataset: Path, progress: ProgressFn = no_progress) -> tuple[SliceArrays, SliceArrays]:
-    m, rgb = cfg.model, tuple((c.color, c.label) for c in cfg.data.rgb_map)
+    m, rgb = cfg.model, cfg.data.rgb_pairs
     train = load_split(dataset, "train", m.image_size, m.image_channels, m.num_classes, rgb, progress)
     valid = load_split(dataset, "valid", m.image_size, m.image_channels, m.num_classes, rgb, progress)
     return train, valid
 
 
 def train(
+    *,
     cfg: Config,
-    dataset: Path,
-    run_dir: Path,
     force: bool = False,
     resume: bool = False,
     callbacks: Sequence[keras.callbacks.Callback] = (),
-    data: tuple[SliceArrays, SliceArrays] | None = None,
+    progress: ProgressFn = no_progress,
 ) -> TrainResult:
-    """Fit ``cfg.model`` on ``dataset``'s train split, validating on its valid split.
-
-    ``data``: already loaded (train, valid) arrays, e.g. from :func:`load_data` with a progress bar.
-    """
-    run_dir = Path(run_dir)
-    check_run_dir(run_dir, force, resume)
-    train_data, valid_data = data if data is not None else load_data(cfg, dataset)
+    """Fit ``cfg.model`` on ``data.dataset``'s train split, validating on its valid split, into
+    ``train.run_dir``. ``progress`` reports the loading of the slices."""
+    run_dir, dataset = Path(cfg.train.run_dir), Path(cfg.data.dataset)
+    check_run_dir(run_dir, force, resume)  # refuse early; nothing is deleted before the data loads
+    train_data, valid_data = load_data(cfg, dataset, progress)
     if not train_data.tumour.any():
         raise DataError(f"{dataset}/train: no slice holds tumour; nothing to learn (check the masks / rgb_map)")
     prepare_run_dir(run_dir, force, resume)
-    initial_epoch = len(cbs.read_history(run_dir / "history.csv")) if resume else 0
+    initial_epoch = len(read_history(run_dir / "history.csv")) if resume else 0
     setup_runtime(cfg, initial_epoch)
     if resume:
         try:
@@ -201,7 +197,7 @@ def train(
         shuffle=False,  # the tf.data stream is already shuffled (seeded)
         verbose=0,
     )
-    history = cbs.read_history(run_dir / "history.csv")
+    history = read_history(run_dir / "history.csv")
     return _result(run_dir, model.count_params(), history, cfg.train.monitor)
 
 

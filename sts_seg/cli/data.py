@@ -1,0 +1,87 @@
+"""``synth``, ``prepare`` and ``augment``: the commands that need no TensorFlow."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from sts_seg.cli.common import ConfigArg, ForceOpt, SetOpt, config_from, console, handle_errors, progress_bar
+from sts_seg.config import SPLITS
+
+DatasetOpt = Annotated[Path | None, typer.Option("--dataset", help="Dataset folder (default: data.dataset).")]
+
+
+@handle_errors
+def synth(
+    output: Annotated[Path, typer.Option("--output", "-o", help="HDF5 file to write (Kaggle layout).")],
+    patients: Annotated[int, typer.Option(min=1, help="Number of patients.")] = 7,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed -> same file).")] = 0,
+    force: ForceOpt = False,
+) -> None:
+    """Write a synthetic PET/CT phantom in the layout of lab_petct_vox_5.00mm.h5."""
+    from sts_seg.phantom import synth as run_synth
+
+    with progress_bar("synth") as progress:
+        shapes = run_synth(output=output, n_patients=patients, seed=seed, force=force, progress=progress)
+    table = Table("patient", "slices (z)", "y", "x", title=f"{output}: {len(shapes)} patients, 5 mm voxels")
+    for pid, (z, y, x) in shapes.items():
+        table.add_row(pid, str(z), str(y), str(x))
+    console.print(table)
+
+
+@handle_errors
+def prepare(
+    config: ConfigArg = None,
+    h5: Annotated[Path | None, typer.Option("--h5", help="Kaggle-layout HDF5 (default: data.h5).")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Dataset folder (default: data.dataset).")
+    ] = None,
+    force: ForceOpt = False,
+    overrides: SetOpt = None,
+) -> None:
+    """HDF5 volumes -> 2D image/mask PNG dataset, split by patient."""
+    from sts_seg.prepare import prepare as run_prepare
+
+    cfg = config_from(config, overrides, {"data.h5": h5, "data.dataset": output})
+    with progress_bar("prepare") as progress:
+        res = run_prepare(cfg=cfg, force=force, progress=progress)
+    table = Table(
+        "split", "patients", "slices", "tumour slices", title=f"{res.output} (image size {cfg.model.image_size})"
+    )
+    for s in SPLITS:
+        table.add_row(s, ", ".join(res.splits[s]), str(res.slices[s]), str(res.tumour_slices[s]))
+    console.print(table)
+    sizes = sorted({shape[1:] for shape in res.native_shapes.values()})
+    console.print(
+        f"native in-plane sizes: {', '.join(f'{h}x{w}' for h, w in sizes)}; "
+        "wrote manifest.csv, split.json, fingerprint.json"
+    )
+
+
+@handle_errors
+def augment(
+    config: ConfigArg = None,
+    dataset: DatasetOpt = None,
+    force: ForceOpt = False,
+    overrides: SetOpt = None,
+) -> None:
+    """Offline augmentation of the TRAIN split only (image and mask transformed together)."""
+    from sts_seg.augment.offline import augment as run_augment
+
+    cfg = config_from(config, overrides, {"data.dataset": dataset})
+    with progress_bar("augment") as progress:
+        res = run_augment(cfg=cfg, force=force, progress=progress)
+    title = f"{res.dataset}/train: {res.sources} source pairs -> {res.outputs} augmented pairs"
+    table = Table("operation", "outputs", title=title)
+    for op, n in res.per_op.items():
+        table.add_row(op, str(n))
+    console.print(table)
+    console.print("valid/ and test/ were not touched; manifest: " + str(res.manifest))
+
+
+def register(app: typer.Typer) -> None:
+    for fn in (synth, prepare, augment):
+        app.command()(fn)

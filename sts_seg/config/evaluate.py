@@ -1,0 +1,85 @@
+"""Sections ``eval``, ``postprocess`` and ``infer``: scoring and prediction."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+
+from sts_seg.config.base import Section, Split
+
+
+class BaselineConfig(Section):
+    """PET-threshold baseline: SUV >= max(fraction * SUVmax, suv), largest 3D components kept."""
+
+    enabled: bool = True
+    """Score the non-learned baseline next to the model."""
+    mode: Literal["fraction", "fixed"] = "fraction"
+    """`fraction` of the patient's SUVmax, or a `fixed` SUV."""
+    fraction: float = Field(0.4, gt=0, le=1)
+    """Threshold = fraction * patient SUVmax (`fraction` mode)."""
+    suv: float = Field(2.5, gt=0)
+    """Threshold in SUV (`fixed` mode)."""
+    keep_components: int = Field(1, ge=1)
+    """Largest 3D connected components kept."""
+
+
+class EvalConfig(Section):
+    """What ``stsseg evaluate`` scores and where it writes the report."""
+
+    split: Split = "test"
+    """Split to score."""
+    model: Path | None = None
+    """Model to predict with; default <train.run_dir>/best.keras; `--model` overrides."""
+    predictions: Path | None = None
+    """Score these predictions instead of a model: a mask folder or a label_data HDF5."""
+    output: Path | None = None
+    """Report folder; default <train.run_dir>/eval_<split>."""
+    empty_policy: Literal["nan", "one", "zero"] = "nan"
+    """Dice when truth and prediction are both empty: NaN (excluded), 1 or 0."""
+    batch_size: int = Field(16, ge=1)
+    """Slices per prediction batch."""
+    overlays: int = Field(3, ge=0)
+    """Best and worst slices drawn as overlays."""
+    baseline: BaselineConfig = BaselineConfig()
+    """The PET-threshold baseline."""
+
+
+class PostprocessConfig(Section):
+    """3D clean-up of predicted volumes (evaluate and ``infer --h5``), as nnU-Net does when CV says so.
+
+    ``keep_largest``: keep only the N largest 3D connected components (26-connectivity);
+    ``min_volume_ml``: drop components smaller than this. Decide on the validation split, not on test.
+    """
+
+    keep_largest: int | None = Field(None, ge=1)
+    """Keep the N largest 3D components of a prediction; null = all."""
+    min_volume_ml: float = Field(0.0, ge=0)
+    """Drop predicted components smaller than this (mL)."""
+
+    @property
+    def active(self) -> bool:
+        """True when post-processing changes anything."""
+        return self.keep_largest is not None or self.min_volume_ml > 0
+
+
+class InferConfig(Section):
+    """What ``stsseg infer`` predicts and writes."""
+
+    model: Path | None = None
+    """Model to predict with; default <train.run_dir>/best.keras; `--model` overrides."""
+    input: Path | None = None
+    """Folder mode: a folder of images; without it, volume mode reads `data.h5`."""
+    output: Path | None = None
+    """Mask folder (folder mode) or label_data HDF5 (volume mode); `--output` overrides."""
+    patients: tuple[str, ...] | None = None
+    """Volume mode: the patients to predict; null = all."""
+    batch_size: int = Field(16, ge=1)
+    """Slices per prediction batch."""
+    overlay: bool = False
+    """Also write masks blended over the inputs."""
+    overlay_alpha: float = Field(0.45, ge=0, le=1)
+    """Opacity of the mask in overlays."""
+    nifti: bool = False
+    """Volume mode: also write NIfTI files."""

@@ -1,0 +1,74 @@
+"""The whole configuration: one section per pipeline stage, plus cross-section checks."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import model_validator
+
+from sts_seg.config.augment import AugmentConfig
+from sts_seg.config.base import Section
+from sts_seg.config.data import DataConfig, PrepareConfig, SplitConfig
+from sts_seg.config.evaluate import EvalConfig, InferConfig, PostprocessConfig
+from sts_seg.config.model import ModelConfig
+from sts_seg.config.train import TrainConfig
+from sts_seg.core.slicing import SliceSpec
+
+
+class Config(Section):
+    """Every setting of every stage; a YAML file holds any subset of it."""
+
+    data: DataConfig = DataConfig()
+    """Inputs: source file and prepared dataset."""
+    split: SplitConfig = SplitConfig()
+    """Patient-level train/valid/test split."""
+    prepare: PrepareConfig = PrepareConfig()
+    """Volumes -> PNG slices."""
+    augment: AugmentConfig = AugmentConfig()
+    """Offline and on-the-fly augmentation."""
+    model: ModelConfig = ModelConfig()
+    """The UNet."""
+    train: TrainConfig = TrainConfig()
+    """Training."""
+    eval: EvalConfig = EvalConfig()
+    """Evaluation."""
+    postprocess: PostprocessConfig = PostprocessConfig()
+    """3D clean-up of predictions."""
+    infer: InferConfig = InferConfig()
+    """Inference."""
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> Config:
+        n_img = 1 if self.prepare.image_mode == "seed_sum" else len(self.prepare.channels)
+        # a grey PNG is read as 3 identical channels when the model wants 3 (the original's way)
+        if self.model.image_channels not in (n_img, 3):
+            raise ValueError(
+                f"model.image_channels {self.model.image_channels} does not match the "
+                f"{n_img} channel(s) that prepare writes; set model.image_channels: {n_img}"
+            )
+        if self.train.class_weights is not None and (len(self.train.class_weights) != self.model.num_classes):
+            raise ValueError(
+                f"train.class_weights has {len(self.train.class_weights)} entries but "
+                f"model.num_classes is {self.model.num_classes}"
+            )
+        return self
+
+    @property
+    def slice_spec(self) -> SliceSpec:
+        """How ``prepare`` turns native slices into model inputs (and ``infer`` does again)."""
+        p = self.prepare
+        return SliceSpec(p.image_mode, p.windows, p.geometry, self.model.image_size)
+
+    def updated(self, values: Mapping[str, Any]) -> Config:
+        """A copy with dotted keys replaced (``{"data.dataset": Path("x")}``), validated again."""
+        raw = self.model_dump()
+        for dotted, value in values.items():
+            node = raw
+            *parents, last = dotted.split(".")
+            for key in parents:
+                node = node[key]
+            if last not in node:
+                raise KeyError(f"unknown config key {dotted!r}")
+            node[last] = value
+        return Config.model_validate(raw)

@@ -1,0 +1,44 @@
+"""Refuse evaluations that would report leaked numbers (the original's 0.9977)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+from sts_seg.augment.ops import is_augmented_name
+from sts_seg.errors import DataError
+from sts_seg.io.layout import list_images
+
+
+def patient_of(name: str) -> str:
+    """``STS_005_110`` -> ``STS_005`` (the part before the last underscore)."""
+    return name.rsplit("_", 1)[0]
+
+
+def _shown(items: Iterable[str], n: int = 5) -> str:
+    items = sorted(items)
+    return ", ".join(items[:n]) + (f" and {len(items) - n} more" if len(items) > n else "")
+
+
+def check_no_leakage(dataset: Path, split: str, names: list[str], patients: set[str]) -> None:
+    """Raise DataError if ``split`` holds augmented copies or shares a patient with train."""
+    augmented = [n for n in names if is_augmented_name(n)]
+    if augmented:
+        raise DataError(
+            f"{Path(dataset) / split}: holds {len(augmented)} augmented file(s) ({_shown(augmented)}); "
+            "evaluate on un-augmented slices of held-out patients (re-run 'stsseg prepare')"
+        )
+    train_patients: set[str] = set()
+    split_json = Path(dataset) / "split.json"
+    if split_json.is_file():
+        train_patients |= set(json.loads(split_json.read_text()).get("train", []))
+    images_dir = Path(dataset) / "train" / "images"
+    if split != "train" and images_dir.is_dir():
+        train_patients |= {patient_of(n) for n in list_images(images_dir) if not is_augmented_name(n)}
+    shared = patients & train_patients if split != "train" else set()
+    if shared:
+        raise DataError(
+            f"{dataset}: patient(s) {_shown(shared)} appear in both train and {split}; "
+            "split by patient (stsseg prepare does) before evaluating"
+        )

@@ -1,1 +1,0 @@
-"""``stsseg evaluate``: per-image 2D and per-patient 3D tumour metrics, next to a PET baseline."""
