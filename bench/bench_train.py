@@ -20,19 +20,19 @@ import numpy as np
 from sts_seg.config import load_config
 from sts_seg.model import build_model
 from sts_seg.train.arrays import SliceArrays
+from sts_seg.train.compile import compile_model, setup_runtime
 from sts_seg.train.pipeline import train_dataset
-from sts_seg.train.run import compile_model, setup_runtime
 cfg_path, steps, warm, extra = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:]
 cfg = load_config(cfg_path, extra)
-setup_runtime(cfg)
+setup_runtime(cfg.train)
 m = cfg.model
 n = max(4 * cfg.train.batch_size, 16)
 rng = np.random.default_rng(0)
 imgs = rng.integers(0, 255, (n, m.image_size, m.image_size, m.image_channels), dtype=np.uint8)
 masks = (rng.random((n, m.image_size, m.image_size)) < 0.05).astype(np.uint8)
 data = SliceArrays([str(i) for i in range(n)], imgs, masks)
-model = compile_model(build_model(m), cfg)
-it = iter(train_dataset(data, cfg))
+model = compile_model(build_model(m), cfg.train, m.num_classes)
+it = iter(train_dataset(data, cfg.train, cfg.augment.online, m.num_classes))
 for _ in range(warm):
     model.train_on_batch(*next(it))
 t0 = time.perf_counter()

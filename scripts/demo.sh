@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 S=".venv/bin/stsseg"
 CFG=configs/demo.yaml
-export TF_CPP_MIN_LOG_LEVEL=2 STSSEG_PROGRESS=${STSSEG_PROGRESS:-0}
+export TF_CPP_MIN_LOG_LEVEL=2 STSSEG_PROGRESS=${STSSEG_PROGRESS:-1}
 start=$(date +%s)
 step() { printf '\n\033[1m== %s\033[0m  (%ss)\n' "$1" "$(( $(date +%s) - start ))"; }
 
@@ -21,18 +21,18 @@ $S evaluate $CFG --force
 TEST=$(.venv/bin/python -c "import json; print(' '.join('--patients ' + p for p in json.load(open('demo/dataset/split.json'))['test']))")
 step "6/7 infer: folder of test slices, and whole test volumes"
 $S infer $CFG --input demo/dataset/test/images --output demo/infer --overlay --force
-$S infer $CFG --h5 demo/phantom.h5 $TEST --output demo/infer_volumes.h5 --nifti --force
+$S infer $CFG --h5 demo/phantom.h5 $TEST --output demo/infer_volumes --nifti --force
 step "7/7 evaluate the volume predictions against the source file"
-$S evaluate $CFG --predictions demo/infer_volumes.h5 --h5 demo/phantom.h5 --output demo/eval_volumes --force
+$S evaluate $CFG --predictions demo/infer_volumes --h5 demo/phantom.h5 --output demo/eval_volumes --force
 
 cat <<MSG
 
 demo finished in $(( $(date +%s) - start )) s. Artefacts:
   demo/phantom.h5                 synthetic PET/CT (ct_data, pet_data, label_data)
-  demo/dataset/                   {train,valid,test}/{images,masks}, manifest.csv, split.json, fingerprint.json
-  demo/run/                       best.keras, last.keras, history.csv, plots/curves.png, previews/
+  demo/dataset/                   {train,valid,test}/{images,masks}, augmented/, manifest.csv, split.json, spec.json, fingerprint.json
+  demo/run/                       best.keras, last.keras, stsseg.json, history.csv, train_state.json, plots/curves.png, previews/
   demo/eval/                      per_patient.csv, baseline_per_patient.csv, per_image.csv, summary.json, overlays/
   demo/infer/                     masks (+ overlays/) for the test slices
-  demo/infer_volumes.h5           label_data for the test patients (+ demo/infer_volumes_nifti/*.nii.gz)
+  demo/infer_volumes/             predictions.h5 (label_data) and <patient>.nii.gz for the test patients
   demo/eval_volumes/              the same patients scored from the HDF5 predictions
 MSG

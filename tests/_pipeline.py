@@ -90,9 +90,10 @@ def model_path(trained_run) -> Path:
 
 @pytest.fixture(scope="session")
 def predictor48(model_path: Path):
-    from sts_seg.infer.predictor import Predictor
+    """``(predictor, slice spec)`` of the session model, batches of 4."""
+    from sts_seg.infer.loading import load_predictor
 
-    return Predictor.from_path(model_path, batch_size=4)
+    return load_predictor(model_path, cfg48(), 4)
 
 
 #: softmax margin below which an argmax may flip with float rounding (another kernel, batch size)
@@ -105,7 +106,7 @@ def keras_labels(model_path: Path, images: np.ndarray) -> tuple[np.ndarray, np.n
     Returns ``(labels, confident)``: uint8 labels and a bool mask of the pixels whose two class
     probabilities differ by more than :data:`MARGIN`.
     """
-    from sts_seg.infer.predictor import load_model
+    from sts_seg.infer.keras_net import load_model
 
     probs = np.asarray(load_model(model_path).predict(images.astype(np.float32), verbose=0))
     top2 = np.sort(probs, axis=-1)[..., -2:]
@@ -123,9 +124,9 @@ def assert_same_labels(actual: np.ndarray, expected: np.ndarray, confident: np.n
         raise AssertionError(f"{what}: {bad} confident pixel(s) differ from the model's prediction")
 
 
-def volume_args(cfg: Config) -> dict:
-    """The keyword settings ``infer_volumes`` takes, from a config (as ``sts_seg.infer.infer`` passes them)."""
-    return {"spec": cfg.slice_spec, "spacing_mm": cfg.data.spacing_mm, "postprocessing": cfg.postprocess.model_dump()}
+def volume_args(cfg: Config, spec) -> dict:
+    """The keyword settings ``infer_volumes`` takes (as ``sts_seg.infer.infer`` passes them)."""
+    return {"spec": spec, "spacing_mm": cfg.data.spacing_mm, "postprocessing": cfg.postprocess.model_dump()}
 
 
 def fit(cfg: Config, dataset: Path, run: Path, resume: bool = False, force: bool = False):

@@ -70,3 +70,22 @@ def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("STSSEG_DEBUG", raising=False)
     return tmp_path
+
+
+def unet_parameters(base: int, levels: int, channels: int = 3, classes: int = 2, batch_norm: bool = True) -> int:
+    """Hand count of a FlexUNet's parameters with 3x3 kernels (``levels`` includes the bridge):
+    per block two convs (9 in out + out) each followed by batch norm (4 per channel), per
+    decoder step a 2x2 transposed conv (4 in out + out), and the 1x1 head."""
+    bn = 4 if batch_norm else 0
+    filters = [base * 2**i for i in range(levels)]
+
+    def block(cin: int, f: int) -> int:
+        return 9 * cin * f + f + bn * f + 9 * f * f + f + bn * f
+
+    total, cin = 0, channels
+    for f in filters:
+        total, cin = total + block(cin, f), f
+    for i in range(levels - 2, -1, -1):
+        up = 4 * filters[i + 1] * filters[i] + filters[i]
+        total += up + block(2 * filters[i], filters[i])
+    return total + filters[0] * classes + classes

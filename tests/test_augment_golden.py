@@ -23,10 +23,12 @@ def test_offline_outputs_manifest_and_pixels_are_unchanged(tmp_path: Path) -> No
     root = build_dataset(tmp_path / "ds")
     res = augment_dataset(root, cfg.offline, SEED)
     assert res.outputs == EXPECTED["outputs"]
-    manifest = (root / MANIFEST_NAME).read_bytes()
+    manifest = (root / "augmented" / MANIFEST_NAME).read_bytes()
     assert hashlib.sha256(manifest).hexdigest() == EXPECTED["manifest_sha256"]
-    images = root / "train" / "images"
-    got = {p.name: sha(read_pixels(p), read_pixels(root / "train" / "masks" / p.name)) for p in images.iterdir()}
+    got = {}
+    for folder in (root / "train", root / "augmented"):  # 0.1.0 wrote the outputs into train/
+        for p in (folder / "images").iterdir():
+            got[p.name] = sha(read_pixels(p), read_pixels(folder / "masks" / p.name))
     assert got == EXPECTED["files"]
 
 

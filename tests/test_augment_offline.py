@@ -76,52 +76,56 @@ def dataset(tmp_path: Path) -> Path:
     return make_dataset(tmp_path / "ds")
 
 
-def test_train_only_named_like_the_original(dataset: Path) -> None:
-    before = {s: hashes(dataset / s) for s in ("valid", "test")}
+def test_one_batch_beside_the_splits_named_like_the_original(dataset: Path) -> None:
+    before = {s: hashes(dataset / s) for s in ("train", "valid", "test")}
     res = augment_dataset(dataset, SEED_OPS, seed=137)
-    assert {s: hashes(dataset / s) for s in ("valid", "test")} == before
-    assert (res.sources, res.outputs, res.untouched) == (3, 24, ("valid", "test"))
+    assert {s: hashes(dataset / s) for s in ("train", "valid", "test")} == before  # no split is written
+    assert (res.sources, res.outputs, res.replaced, res.kept_in_train) == (3, 24, False, ())
     assert res.per_op == {"hflip": 3, "vflip": 3, "rotate": 9, "distort": 9}
     sources = ["STS_002_010.png", "STS_003_011.png", "STS_004_012.png"]
-    expected = sorted(sources + [p + s for p in SEED_PREFIXES for s in sources])
+    expected = sorted(p + s for p in SEED_PREFIXES for s in sources)
     for sub in ("images", "masks"):
-        assert sorted(p.name for p in (dataset / "train" / sub).iterdir()) == expected
-    assert not list(dataset.glob(".augment-staging-*"))
-    m = png.read_mask(dataset / "train" / "masks" / "hflipped_STS_003_011.png")
+        assert sorted(p.name for p in (dataset / "augmented" / sub).iterdir()) == expected
+    assert sorted(p.name for p in dataset.iterdir()) == ["augmented", "test", "train", "valid"]
+    m = png.read_mask(dataset / "augmented" / "masks" / "hflipped_STS_003_011.png")
     assert np.array_equal(m, _mask(32, 1)[:, ::-1])
 
 
 def test_outputs_keep_image_and_mask_aligned(dataset: Path) -> None:
     augment_dataset(dataset, ops([{"name": "distort", "sizes": [0.06], "sigma": 8, "ref_size": None}]), seed=1)
-    for p in (dataset / "train" / "images").glob("distorted_*"):
+    for p in (dataset / "augmented" / "images").glob("distorted_*"):
         image = png.read_image(p)
-        mask = png.read_mask(dataset / "train" / "masks" / p.name)
+        mask = png.read_mask(dataset / "augmented" / "masks" / p.name)
         assert ((image[..., 0] >= 128) == (mask == 1)).mean() >= 0.99
         assert image.shape == (32, 32, 3)
         assert set(np.unique(mask).tolist()) <= {0, 1}
 
 
-def test_rerun_gives_identical_bytes_and_no_duplicates(dataset: Path) -> None:
+def test_rerun_replaces_the_batch_with_identical_pixels(dataset: Path) -> None:
+    def pixels() -> dict[str, bytes]:
+        return {p.name: png.read_image(p).tobytes() for p in (dataset / "augmented" / "images").iterdir()}
+
     augment_dataset(dataset, SEED_OPS, seed=137)
-    first = hashes(dataset)
+    first = pixels()
     res = augment_dataset(dataset, SEED_OPS, seed=137)
-    assert hashes(dataset) == first
-    assert res.replaced == 24
+    assert pixels() == first
+    assert res.replaced
     augment_dataset(dataset, SEED_OPS, seed=138)  # another seed: other fields, same names
-    again = hashes(dataset)
+    again = pixels()
     assert again.keys() == first.keys()
     assert again != first
-    # fewer ops: the outputs no longer configured are removed, not left behind
+    # fewer ops: the outputs no longer configured are gone with the old batch
     augment_dataset(dataset, ops([{"name": "hflip"}]), seed=137)
-    assert len(list((dataset / "train" / "images").iterdir())) == 6
+    assert len(list((dataset / "augmented" / "images").iterdir())) == 3
 
 
 def test_manifest_rows_match_outputs(dataset: Path) -> None:
     res = augment_dataset(dataset, SEED_OPS, seed=137)
     with res.manifest.open(newline="") as fh:
         rows = list(csv.DictReader(fh))
-    assert res.manifest == dataset / MANIFEST_NAME
-    on_disk = {p.name for p in (dataset / "train" / "images").iterdir() if is_augmented_name(p.name)}
+    assert res.manifest == dataset / "augmented" / MANIFEST_NAME
+    on_disk = {p.name for p in (dataset / "augmented" / "images").iterdir()}
+    assert all(is_augmented_name(n) for n in on_disk)
     assert {r["output"] for r in rows} == on_disk
     assert len(rows) == len(on_disk)
     for r in rows:
@@ -139,31 +143,33 @@ def test_original_rgb_masks_and_grey_images(tmp_path: Path) -> None:
     ds = make_dataset(tmp_path / "orig", rgb_masks=True, grey=True)
     res = augment_dataset(ds, ops([{"name": "hflip"}, {"name": "rotate", "angles": [90]}]), seed=0)
     assert res.outputs == 6
-    image = png.read_image(ds / "train" / "images" / "rotated_90_STS_002_010.png")
-    mask = png.read_mask(ds / "train" / "masks" / "rotated_90_STS_002_010.png")
+    image = png.read_image(ds / "augmented" / "images" / "rotated_90_STS_002_010.png")
+    mask = png.read_mask(ds / "augmented" / "masks" / "rotated_90_STS_002_010.png")
     assert image.shape == (32, 32, 1)
     assert np.array_equal(mask, np.rot90(_mask(32, 0)))
 
 
-def test_previous_outputs_without_manifest_need_force(dataset: Path) -> None:
-    # the original's released dataset ships its own augmented copies and no manifest
+def test_augmented_copies_already_in_train_are_kept_and_not_augmented_again(dataset: Path) -> None:
+    # the original's released dataset ships its own augmented copies inside train/
     for sub in ("images", "masks"):
         src = dataset / "train" / sub / "STS_002_010.png"
         (dataset / "train" / sub / "rotated_45_STS_002_010.png").write_bytes(src.read_bytes())
-    before = hashes(dataset)
+    before = hashes(dataset / "train")
+    res = augment_dataset(dataset, ops([{"name": "hflip"}]), seed=0)
+    assert (res.sources, res.outputs) == (3, 3)
+    assert res.kept_in_train == ("rotated_45_STS_002_010",)
+    assert hashes(dataset / "train") == before
+    assert not (dataset / "augmented" / "images" / "hflipped_rotated_45_STS_002_010.png").exists()
+
+
+def test_a_foreign_augmented_folder_needs_force(dataset: Path) -> None:
+    (dataset / "augmented").mkdir()
+    (dataset / "augmented" / "notes.txt").write_text("mine")
     with pytest.raises(OverwriteError, match="--force"):
         augment_dataset(dataset, ops([{"name": "hflip"}]), seed=0)
-    assert hashes(dataset) == before
-    res = augment_dataset(dataset, ops([{"name": "hflip"}]), seed=0, force=True)
-    assert res.sources == 3
-    assert res.replaced == 1
-    assert not (dataset / "train" / "images" / "rotated_45_STS_002_010.png").exists()
-    # with a manifest, only the files it records are replaced without --force
-    (dataset / "train" / "images" / "gamma_0_STS_002_010.png").write_bytes(b"not ours")
-    (dataset / "train" / "masks" / "gamma_0_STS_002_010.png").write_bytes(b"not ours")
-    with pytest.raises(OverwriteError, match="2 augmented-looking file"):
-        augment_dataset(dataset, ops([{"name": "hflip"}]), seed=0)
-    assert augment_dataset(dataset, ops([{"name": "hflip"}]), seed=0, force=True).replaced == 4  # 3 hflipped + gamma
+    assert (dataset / "augmented" / "notes.txt").read_text() == "mine"
+    assert augment_dataset(dataset, ops([{"name": "hflip"}]), seed=0, force=True).outputs == 3
+    assert not (dataset / "augmented" / "notes.txt").exists()
 
 
 def test_probability_selects_a_seeded_subset(tmp_path: Path) -> None:
@@ -201,4 +207,4 @@ def test_error_paths_write_nothing(tmp_path: Path, dataset: Path, monkeypatch: p
     with pytest.raises(OSError, match="disk full"):
         augment_dataset(dataset, SEED_OPS, seed=0)
     assert hashes(dataset) == before
-    assert sorted(p.name for p in dataset.iterdir()) == ["test", "train", "valid"]
+    assert sorted(p.name for p in dataset.iterdir()) == ["test", "train", "valid"]  # no temporary folder left

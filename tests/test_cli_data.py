@@ -206,7 +206,7 @@ def test_config_file_and_set_combine(runner, in_tmp, hand_h5):
     result = runner.invoke(app, ["prepare", str(cfg), "--h5", str(hand_h5), "-o", "ds", "--set", "model.image_size=32"])
     assert result.exit_code == 0, result.output
     fp = json.loads((in_tmp / "ds" / "fingerprint.json").read_text())
-    assert (fp["image_size"], fp["geometry"]) == (32, "resize")
+    assert (fp["canvas"], fp["geometry"]) == (32, "resize")
 
 
 def test_prepare_refuses_a_non_empty_output_without_force(runner, in_tmp, hand_h5):

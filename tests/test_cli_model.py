@@ -7,10 +7,12 @@ import hashlib
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from _pipeline import overrides
 
 from sts_seg.cli import app
+from sts_seg.io import h5
 
 pytest_plugins = ["_pipeline"]
 
@@ -152,7 +154,7 @@ def test_infer_missing_model_file(runner, in_tmp, dataset48):
 def test_infer_corrupt_model_file(runner, in_tmp, dataset48):
     (in_tmp / "junk.keras").write_bytes(b"not a zip archive")
     args = ["infer", "--input", str(dataset48 / "test" / "images"), "--output", "out", "--model", "junk.keras"]
-    _one_line_error(runner.invoke(app, args), "junk.keras", "cannot load")
+    _one_line_error(runner.invoke(app, args), "junk.keras", "not a .keras file")
 
 
 @pytest.mark.tf
@@ -168,14 +170,18 @@ def test_infer_bad_config_key(runner, in_tmp):
 
 
 @pytest.mark.tf
-def test_infer_volume_with_a_config_of_another_size(runner, in_tmp, model_path, tiny_h5):
-    # the model is 48 px, the default config says 128 px: volumes would be sliced differently
-    args = ["infer", "--h5", str(tiny_h5), "--output", "pred.h5", "--model", str(model_path)]
-    _one_line_error(runner.invoke(app, args), "48 px", "model.image_size is 128")
-    assert not (in_tmp / "pred.h5").exists()
+def test_infer_uses_the_spec_the_model_was_trained_with(runner, in_tmp, model_path, tiny_h5):
+    """The default config (another canvas, other windows) changes nothing: stsseg.json beside the
+    model says how its inputs were made."""
+    args = ["infer", "--h5", str(tiny_h5), "--patients", "STS_001", "--model", str(model_path)]
+    assert runner.invoke(app, [*args, "--output", "a"]).exit_code == 0
+    assert runner.invoke(app, [*args, "--output", "b", "--set", "prepare.channels=[{modality: pet, window: [0, 1]}]",
+                               "--set", "model.image_channels=1"]).exit_code == 0  # fmt: skip
+    a, b = h5.read_labels(in_tmp / "a" / "predictions.h5"), h5.read_labels(in_tmp / "b" / "predictions.h5")
+    np.testing.assert_array_equal(a["STS_001"], b["STS_001"])
 
 
 @pytest.mark.tf
 def test_infer_volume_unknown_patient(runner, in_tmp, model_path, tiny_h5):
-    args = ["infer", "--h5", str(tiny_h5), "--output", "pred.h5", "--model", str(model_path)]
+    args = ["infer", "--h5", str(tiny_h5), "--output", "pred", "--model", str(model_path)]
     _one_line_error(runner.invoke(app, [*args, "--patients", "STS_404", *_sets()]), "STS_404")

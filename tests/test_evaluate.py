@@ -179,8 +179,7 @@ def test_evaluation_csv_is_two_column_metric_value(perfect):
     assert float(pairs["hd95_mm_3d_median"]) == 0.0
     assert float(pairs["tumour_dice_2d_mean"]) == 1.0
     assert "baseline_tumour_dice_3d_mean" in pairs
-    for value in pairs.values():
-        float(value)
+    assert all(np.isfinite(float(value)) for value in pairs.values())
 
 
 def test_restacked_truth_equals_the_h5_label_volume(eval_ds, perfect_preds, tiny_h5):

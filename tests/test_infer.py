@@ -134,9 +134,9 @@ def test_output_equal_to_input_is_refused(predictor48, in_dir):
 
     before = sorted(p.name for p in in_dir.iterdir())
     with pytest.raises(OverwriteError, match="input folder"):
-        infer_folder(predictor48, in_dir, in_dir)
+        infer_folder(*predictor48, in_dir, in_dir)
     with pytest.raises(OverwriteError, match="input folder"):
-        infer_folder(predictor48, in_dir, in_dir / ".." / in_dir.name, force=True)
+        infer_folder(*predictor48, in_dir, in_dir / ".." / in_dir.name, force=True)
     assert sorted(p.name for p in in_dir.iterdir()) == before
 
 
@@ -147,7 +147,7 @@ def test_a_folder_of_only_good_images_reports_no_failure(predictor48, in_dir, tm
     src.mkdir()
     for p in in_dir.glob("STS_*.png"):
         shutil.copy(p, src / p.name)
-    res = infer_folder(predictor48, src, tmp_path / "out")
+    res = infer_folder(*predictor48, src, tmp_path / "out")
     assert res.failed == []
     assert sorted(res.written) == sorted(p.stem for p in src.iterdir())
 
@@ -159,8 +159,8 @@ def test_a_folder_of_only_good_images_reports_no_failure(predictor48, in_dir, tm
 def volumes(predictor48, tiny_h5, tmp_path_factory):
     from sts_seg.infer.volumes import infer_volumes
 
-    out = tmp_path_factory.mktemp("vol") / "pred.h5"
-    shapes = infer_volumes(predictor48, tiny_h5, out, **volume_args(cfg48()), nifti=True)
+    out = tmp_path_factory.mktemp("vol") / "pred"
+    shapes = infer_volumes(predictor48[0], tiny_h5, out, **volume_args(cfg48(), predictor48[1]), nifti=True)
     return out, shapes
 
 
@@ -168,7 +168,8 @@ def test_volume_mode_writes_label_data_of_the_native_shape(volumes, tiny_h5):
     out, shapes = volumes
     patients = h5.list_patients(tiny_h5)
     assert len(patients) == 4
-    with h5py.File(out, "r") as f:
+    assert sorted(p.name for p in out.iterdir()) == sorted(["predictions.h5", *(f"{p}.nii.gz" for p in patients)])
+    with h5py.File(out / "predictions.h5", "r") as f:
         assert sorted(f["label_data"]) == patients
         for pid in patients:
             native = h5.read_volume(tiny_h5, pid).label.shape
@@ -178,11 +179,9 @@ def test_volume_mode_writes_label_data_of_the_native_shape(volumes, tiny_h5):
 
 def test_volume_mode_nifti_reads_back_equal(volumes):
     out, _ = volumes
-    labels = h5.read_labels(out)
-    folder = out.with_name("pred_nifti")
-    assert sorted(p.name for p in folder.iterdir()) == sorted(f"{pid}.nii.gz" for pid in labels)
+    labels = h5.read_labels(out / "predictions.h5")
     for pid, vol in labels.items():
-        arr, spacing = read_nifti(folder / f"{pid}.nii.gz")
+        arr, spacing = read_nifti(out / f"{pid}.nii.gz")
         assert spacing == (5.0, 5.0, 5.0)
         np.testing.assert_array_equal(arr, vol)
 
@@ -198,23 +197,26 @@ def test_volume_mode_slices_exactly_as_prepare(volumes, dataset48, model_path, t
     labels, confident = keras_labels(model_path, np.stack([png.read_image(dataset48 / r.image) for r in rows]))
     expected = np.stack([to_native(lab, r.placement) for r, lab in zip(rows, labels, strict=True)])
     sure = np.stack([to_native(ok.astype(np.uint8), r.placement) for r, ok in zip(rows, confident, strict=True)])
-    assert_same_labels(h5.read_labels(out)[pid], expected, sure > 0, pid)
+    assert_same_labels(h5.read_labels(out / "predictions.h5")[pid], expected, sure > 0, pid)
 
 
 def test_volume_mode_subset_unknown_patient_and_overwrite(predictor48, tiny_h5, volumes, tmp_path):
     from sts_seg.infer.volumes import infer_volumes
 
-    out = tmp_path / "one.h5"
-    shapes = infer_volumes(predictor48, tiny_h5, out, **volume_args(cfg48()), patients=["STS_002"])
+    out = tmp_path / "one"
+    shapes = infer_volumes(predictor48[0], tiny_h5, out, **volume_args(cfg48(), predictor48[1]), patients=["STS_002"])
     assert list(shapes) == ["STS_002"]
-    assert list(h5.read_labels(out)) == ["STS_002"]
-    np.testing.assert_array_equal(h5.read_labels(out)["STS_002"], h5.read_labels(volumes[0])["STS_002"])
-    assert not out.with_name("one_nifti").exists()
+    assert list(h5.read_labels(out / "predictions.h5")) == ["STS_002"]
+    one, full = h5.read_labels(out / "predictions.h5"), h5.read_labels(volumes[0] / "predictions.h5")
+    np.testing.assert_array_equal(one["STS_002"], full["STS_002"])
+    assert sorted(p.name for p in out.iterdir()) == ["predictions.h5"]
     with pytest.raises(OverwriteError, match="--force"):
-        infer_volumes(predictor48, tiny_h5, out, **volume_args(cfg48()), patients=["STS_002"])
+        infer_volumes(predictor48[0], tiny_h5, out, **volume_args(cfg48(), predictor48[1]), patients=["STS_002"])
     with pytest.raises(DataError, match="STS_999"):
-        infer_volumes(predictor48, tiny_h5, tmp_path / "two.h5", **volume_args(cfg48()), patients=["STS_999"])
-    assert not (tmp_path / "two.h5").exists()
+        infer_volumes(
+            predictor48[0], tiny_h5, tmp_path / "two", **volume_args(cfg48(), predictor48[1]), patients=["STS_999"]
+        )
+    assert not (tmp_path / "two").exists()
 
 
 def test_evaluate_scores_the_volume_predictions(volumes, tiny_h5, tmp_path):
@@ -225,7 +227,7 @@ def test_evaluate_scores_the_volume_predictions(volumes, tiny_h5, tmp_path):
     assert result.exit_code == 0, result.output
     with open(rep / "per_patient.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
-    pred = h5.read_labels(out)
+    pred = h5.read_labels(out / "predictions.h5")
     assert [r["patient"] for r in rows] == sorted(pred)
     for r in rows:
         truth = h5.read_volume(tiny_h5, r["patient"]).label
@@ -246,7 +248,7 @@ def _infer_or_refuse(predictor, src: Path, out: Path) -> None:
     from sts_seg.infer.folder import infer_folder
 
     with contextlib.suppress(OverwriteError):
-        infer_folder(predictor, src, out)
+        infer_folder(*predictor, src, out)
 
 
 def test_an_output_folder_with_other_files_is_not_wiped_without_force(predictor48, in_dir, tmp_path):

@@ -129,7 +129,8 @@ def test_seed_layer_sequence(seed_model) -> None:
         assert conv.get_config()["kernel_initializer"]["class_name"] == "HeNormal"
         assert layer(f"enc{i}_pool").pool_size == (2, 2)
     assert layer("bridge_conv2").filters == 2048
-    assert layer("bridge_conv2").output.shape == (None, 1, 1, 2048)
+    assert layer("bridge_conv2").output.shape == (None, None, None, 2048)  # fully convolutional
+    assert seed_model.compute_output_shape((1, 512, 512, 3)) == (1, 512, 512, 2)
     with pytest.raises(ValueError, match="bridge_pool"):
         layer("bridge_pool")
     # decoder: transposed conv 2x2 s2, concat of 2F channels, mirrored kernels
@@ -165,6 +166,14 @@ def test_output_shape_and_softmax(num_layers: int, size: int) -> None:
     assert y.shape == (2, size, size, 3)
     np.testing.assert_allclose(y.sum(-1), 1.0, atol=1e-5)
     assert (y >= 0).all()
+
+
+@pytest.mark.tf
+def test_one_model_predicts_any_multiple_of_the_divisor() -> None:
+    model = build_model(small(num_layers=3))
+    for h, w in ((32, 32), (48, 64), (8, 12)):
+        x = np.zeros((1, h, w, 3), np.float32)
+        assert model.predict(x, verbose=0).shape == (1, h, w, 2)
 
 
 @pytest.mark.tf

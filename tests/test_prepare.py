@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from sts_seg.config import SPLITS, SplitConfig, load_config
-from sts_seg.core.geometry import placement_for, to_canvas, to_native
+from sts_seg.core.geometry import to_native
 from sts_seg.core.intensity import quantize, render_slice, seed_normalize, window
 from sts_seg.core.split import select_slices, split_patients
 from sts_seg.errors import ConfigError, DataError, OverwriteError
@@ -167,78 +167,6 @@ def test_quantize_rounds_and_saturates():
     assert out.tolist() == [0, 0, 1, 140, 255, 255]
 
 
-# =========================================================================== geometry
-
-
-def _random_mask(shape: tuple[int, int], seed: int = 0) -> np.ndarray:
-    return np.random.default_rng(seed).choice(np.array([0, 1, 3], np.uint8), size=shape)
-
-
-@pytest.mark.parametrize(("native", "offsets"), [((20, 24), (6, 4)), ((32, 32), (0, 0)), ((17, 31), (7, 0))])
-def test_pad_centres_and_round_trips(native, offsets):
-    p = placement_for(native, 32, "pad")
-    assert (p.offset_y, p.offset_x) == offsets
-    mask = _random_mask(native)
-    canvas = to_canvas(mask, p, is_mask=True)
-    assert canvas.shape == (32, 32)
-    assert canvas.dtype == mask.dtype
-    oy, ox = offsets
-    np.testing.assert_array_equal(canvas[oy : oy + native[0], ox : ox + native[1]], mask)
-    assert canvas.sum() == mask.sum()  # the border is zero
-    np.testing.assert_array_equal(to_native(canvas, p), mask)
-
-
-def test_pad_image_keeps_channels():
-    img = np.random.default_rng(1).random((20, 24, 3)).astype(np.float32)
-    p = placement_for((20, 24), 32, "pad")
-    canvas = to_canvas(img, p)
-    assert canvas.shape == (32, 32, 3)
-    np.testing.assert_array_equal(canvas[6:26, 4:28], img)
-
-
-@pytest.mark.parametrize(("native", "offsets"), [((40, 36), (-4, -2)), ((20, 41), (6, -5)), ((45, 32), (-7, 0))])
-def test_pad_crops_a_larger_slice_centrally_and_the_inverse_zeroes_the_crop(native, offsets):
-    p = placement_for(native, 32, "pad")
-    assert (p.offset_y, p.offset_x) == offsets
-    mask = _random_mask(native, 2)
-    canvas = to_canvas(mask, p, is_mask=True)
-    assert canvas.shape == (32, 32)
-    # what is kept: native rows/cols from -offset, as many as fit
-    ys = slice(max(-offsets[0], 0), max(-offsets[0], 0) + min(native[0], 32))
-    xs = slice(max(-offsets[1], 0), max(-offsets[1], 0) + min(native[1], 32))
-    cy = slice(max(offsets[0], 0), max(offsets[0], 0) + min(native[0], 32))
-    cx = slice(max(offsets[1], 0), max(offsets[1], 0) + min(native[1], 32))
-    np.testing.assert_array_equal(canvas[cy, cx], mask[ys, xs])
-    back = to_native(canvas, p)
-    expected = np.zeros_like(mask)
-    expected[ys, xs] = mask[ys, xs]
-    np.testing.assert_array_equal(back, expected)
-
-
-@pytest.mark.parametrize("native", [(20, 24), (24, 20), (32, 32), (31, 17), (8, 8)])
-def test_resize_round_trips_masks_when_the_canvas_is_not_smaller(native):
-    p = placement_for(native, 32, "resize")
-    assert (p.mode, p.native_h, p.native_w, p.size) == ("resize", *native, 32)
-    mask = _random_mask(native, 3)
-    canvas = to_canvas(mask, p, is_mask=True)
-    assert canvas.shape == (32, 32)
-    assert canvas.dtype == np.uint8
-    assert set(np.unique(canvas)) <= {0, 1, 3}  # nearest: never an in-between label
-    np.testing.assert_array_equal(to_native(canvas, p), mask)
-
-
-def test_resize_image_is_bilinear_and_keeps_range():
-    img = np.zeros((20, 24, 3), np.float32)
-    img[..., 0] = 100.0
-    img[:, 12:, 1] = 200.0
-    canvas = to_canvas(img, placement_for((20, 24), 32, "resize"))
-    assert canvas.shape == (32, 32, 3)
-    np.testing.assert_allclose(canvas[..., 0], 100.0, atol=1e-4)
-    assert canvas[..., 1].min() == 0
-    assert canvas[..., 1].max() == pytest.approx(200.0)
-    assert ((canvas[..., 1] > 0) & (canvas[..., 1] < 200)).any()  # interpolated edge
-
-
 # =========================================================================== prepare (hand file)
 
 
@@ -326,7 +254,8 @@ def test_prepare_manifest_rows(pad_ds):
         assert r.image == f"{r.split}/images/{r.patient}_{r.z}.png"
         assert r.mask == f"{r.split}/masks/{r.patient}_{r.z}.png"
         assert r.name == f"{r.patient}_{r.z}"
-        assert r.placement == placement_for((h, w), 32, "pad")
+        assert (r.geometry, r.canvas_h, r.canvas_w) == ("pad", 32, 32)
+        assert (r.offset_y, r.offset_x) == ((32 - h) // 2, (32 - w) // 2)  # centred
         mask = read_mask(root / r.mask)
         assert r.tumour_pixels == int(mask.sum()) == (16 if r.z in HAND_TUMOUR_Z else 0)
 
@@ -334,7 +263,8 @@ def test_prepare_manifest_rows(pad_ds):
 def test_prepare_fingerprint(pad_ds):
     _, root, res = pad_ds
     fp = json.loads((root / "fingerprint.json").read_text())
-    assert fp["image_size"] == 32
+    assert (fp["canvas"], fp["divisor"]) == (32, 4)
+    assert fp["canvas_reason"] == "model.image_size 32 (set in the config)"
     assert fp["geometry"] == "pad"
     assert set(fp["patients"]) == {"P0", "P1", "P2"}
     for i, (pid, info) in enumerate(sorted(fp["patients"].items())):
@@ -425,7 +355,8 @@ def test_restacking_reproduces_the_label_volume(ds, split, request, hand_h5):
 def test_resize_manifest_records_the_mapping(resize_ds):
     _, root, _ = resize_ds
     for r in read_manifest(root):
-        assert r.placement == placement_for(HAND_SHAPES[r.patient][1:], 32, "resize")
+        assert (r.geometry, r.canvas_h, r.canvas_w, r.offset_y, r.offset_x) == ("resize", 32, 32, 0, 0)
+        assert (r.native_h, r.native_w) == HAND_SHAPES[r.patient][1:]
         assert read_image(root / r.image).shape == (32, 32, 3)
 
 

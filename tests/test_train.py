@@ -18,13 +18,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 from _pipeline import SIZE, cfg48, copy_tree, fit, overrides
+from conftest import unet_parameters
 from PIL import Image
+from skimage.transform import resize
 from typer.testing import CliRunner
 
 from sts_seg.cli import app
 from sts_seg.config import load_config
-from sts_seg.core.geometry import fit_mask
-from sts_seg.errors import DataError, OverwriteError
+from sts_seg.core.rgb import ColourMap
+from sts_seg.errors import ConfigError, DataError, OverwriteError
 from sts_seg.io import png
 from sts_seg.io.layout import Pair
 from sts_seg.train.arrays import load_pairs
@@ -84,7 +86,7 @@ def test_run_directory_holds_every_artefact(trained_run):
     assert not (run / "previews" / "epoch_002.png").exists()  # 1 epoch -> 1 preview
 
 
-def test_history_csv_has_one_row_per_epoch_with_the_headline_columns(trained_run):
+def test_history_csv_has_one_row_per_epoch_with_the_headline_columns(trained_run, dataset48):
     path = trained_run.run_dir / "history.csv"
     assert set(_header(path)) >= HISTORY_COLUMNS
     rows = read_history(path)
@@ -92,7 +94,12 @@ def test_history_csv_has_one_row_per_epoch_with_the_headline_columns(trained_run
     row = rows[0]
     assert row["learning_rate"] == pytest.approx(1e-3, rel=1e-6)  # the configured rate, no reduction yet
     assert 0.0 <= row["tumour_dice"] <= 1.0
-    assert 0.0 <= row["val_tumour_dice"] <= 1.0
+    # the logged validation Dice is the pooled foreground Dice of last.keras on the valid slices
+    images = np.stack([png.read_image(p) for p in sorted((dataset48 / "valid" / "images").iterdir())])
+    masks = np.stack([png.read_mask(p) for p in sorted((dataset48 / "valid" / "masks").iterdir())]) > 0
+    pred = np.argmax(_load(trained_run.run_dir / "last.keras").predict(images.astype(np.float32), verbose=0), -1) > 0
+    hand = 2 * (pred & masks).sum() / (pred.sum() + masks.sum()) if pred.sum() + masks.sum() else 1.0
+    assert row["val_tumour_dice"] == pytest.approx(hand, abs=1e-4)
     assert np.isfinite(row["loss"])
     assert row["loss"] > 0
     assert trained_run.epochs_run == 1
@@ -118,14 +125,13 @@ def test_config_yaml_and_versions_json_describe_the_run(trained_run):
 
 
 def test_checkpoints_hold_the_configured_model(trained_run):
-    from sts_seg.model import build_model
-
-    expected = build_model(cfg48().model).count_params()
+    expected = unet_parameters(base=4, levels=3)
+    assert expected == 7794  # counted by hand: 292 + 944 + 3616 (encoder) + 2328 + 604 (decoder) + 10 (head)
     assert trained_run.parameters == expected
     best = _load(trained_run.run_dir / "best.keras")
     assert best.count_params() == expected
-    assert tuple(best.input_shape) == (None, SIZE, SIZE, 3)
-    assert tuple(best.output_shape) == (None, SIZE, SIZE, 2)
+    assert tuple(best.input_shape) == (None, None, None, 3)  # fully convolutional
+    assert tuple(best.output_shape) == (None, None, None, 2)
     # 1 epoch of 2 steps: the optimizer took exactly 2 steps
     assert _opt_state(trained_run.run_dir / "last.keras") == (2, pytest.approx(1e-3, rel=1e-6))
 
@@ -223,28 +229,70 @@ def test_reduce_lr_on_plateau_halves_the_learning_rate(plateau_run):
 
 
 @pytest.fixture(scope="module")
-def plateau_resumed(plateau_run, dataset48, tmp_path_factory) -> list[dict[str, float]]:
-    """``plateau_run`` (3 epochs) resumed to 4 epochs, on a copy: its history rows."""
-
-    run = copy_tree(plateau_run.run_dir, tmp_path_factory.mktemp("plateau_resumed") / "run")
-    fit(cfg48("train.epochs=4", *PLATEAU), dataset48, run, resume=True)
-    return read_history(run / "history.csv")
-
-
-def test_resume_after_a_reduction_keeps_the_reduced_rate(plateau_resumed):
-    lrs = [r["learning_rate"] for r in plateau_resumed]
-    # an uninterrupted run uses 2.5e-13 in epoch 3 (halved again at the end of epoch 2)
-    assert lrs == pytest.approx([1e-12, 1e-12, 5e-13, 2.5e-13], rel=1e-5, abs=0)
+def plateau_straight(dataset48, tmp_path_factory):
+    """5 uninterrupted plateau epochs with early stopping (patience 3): its history and state."""
+    run = tmp_path_factory.mktemp("plateau5") / "run"
+    fit(cfg48("train.epochs=5", *PLATEAU, *STOPPING), dataset48, run)
+    return read_history(run / "history.csv"), json.loads((run / "train_state.json").read_text())
 
 
-def test_resume_does_not_replay_the_first_epoch(plateau_resumed):
-    # the weights barely move (learning rate ~1e-12, no normalisation), so an epoch's training loss
-    # is a fingerprint of the batches (and dropout masks) it saw: in one uninterrupted run every
-    # epoch's differs; a resumed epoch that starts the stream over reproduces epoch 0's exactly
-    assert [r["epoch"] for r in plateau_resumed] == [0.0, 1.0, 2.0, 3.0]
-    losses = [r["loss"] for r in plateau_resumed]
-    assert len({round(v, 7) for v in losses[:3]}) == 3  # the uninterrupted epochs all differ
-    assert losses[3] != pytest.approx(losses[0], rel=1e-6)
+@pytest.fixture(scope="module")
+def plateau_resumed(dataset48, tmp_path_factory):
+    """The same run, stopped after 2 epochs and resumed to 5: its history and state."""
+    run = tmp_path_factory.mktemp("plateau2") / "run"
+    fit(cfg48("train.epochs=2", *PLATEAU, *STOPPING), dataset48, run)
+    fit(cfg48("train.epochs=5", *PLATEAU, *STOPPING), dataset48, run, resume=True)
+    return read_history(run / "history.csv"), json.loads((run / "train_state.json").read_text()), run
+
+
+#: early stopping that counts the plateau epochs but does not fire within 5 epochs
+STOPPING = ("train.early_stopping.enabled=true", "train.early_stopping.patience=5")
+
+
+def test_resume_repeats_the_uninterrupted_run(plateau_straight, plateau_resumed):
+    (a, state_a), (b, state_b, _run) = plateau_straight, plateau_resumed
+    assert [r["epoch"] for r in b] == [0.0, 1.0, 2.0, 3.0, 4.0]
+    for ra, rb in zip(a, b, strict=True):
+        # the weights barely move (learning rate ~1e-12, no normalisation), so an epoch's loss is a
+        # fingerprint of the batches and dropout masks it saw: a resumed epoch must see the same
+        assert rb["loss"] == pytest.approx(ra["loss"], rel=1e-5)
+        assert rb["val_loss"] == pytest.approx(ra["val_loss"], rel=1e-5)
+        assert rb["learning_rate"] == pytest.approx(ra["learning_rate"], rel=1e-6, abs=0)
+    assert len({round(r["loss"], 7) for r in a}) == 5  # the epochs really differ from each other
+    assert state_b["reducer"] == state_a["reducer"]
+    assert state_b["early_stopping"]["wait"] == state_a["early_stopping"]["wait"] == 4
+    assert state_b["early_stopping"]["best_epoch"] == state_a["early_stopping"]["best_epoch"]
+
+
+def test_resume_keeps_the_learning_rate_schedule(plateau_resumed):
+    lrs = [r["learning_rate"] for r in plateau_resumed[0]]
+    # epoch 0 sets the best, every later epoch is a plateau of patience 1: halved after epochs 1..3
+    assert lrs == pytest.approx([1e-12, 1e-12, 5e-13, 2.5e-13, 1.25e-13], rel=1e-5, abs=0)
+
+
+def test_resume_records_what_changed(plateau_resumed):
+    changes = json.loads((plateau_resumed[2] / "config_changes.json").read_text())
+    assert changes == [{"resumed_at_epoch": 2, "changes": {"train.epochs": [2, 5]}}]
+    assert load_config(plateau_resumed[2] / "config.yaml").train.epochs == 5
+
+
+def test_resume_refuses_another_architecture(trained_run, dataset48, tmp_path):
+    run = copy_tree(trained_run.run_dir, tmp_path / "run")
+    with pytest.raises(ConfigError, match=r"model\.base_filters is 8 but the run was trained with 4"):
+        fit(cfg48("train.epochs=2", "model.base_filters=8"), dataset48, run, resume=True)
+
+
+@pytest.mark.slow
+def test_resumed_training_matches_uninterrupted_training(dataset48, tmp_path):
+    """Real learning (lr 1e-3, batch norm, dropout): 3 epochs straight vs 1 + 2 resumed."""
+    real = ("train.epochs=3", "train.steps_per_epoch=3", "train.preview_images=0")
+    fit(cfg48(*real), dataset48, tmp_path / "a")
+    fit(cfg48(*real[1:], "train.epochs=1"), dataset48, tmp_path / "b")
+    fit(cfg48(*real), dataset48, tmp_path / "b", resume=True)
+    a, b = read_history(tmp_path / "a" / "history.csv"), read_history(tmp_path / "b" / "history.csv")
+    for ra, rb in zip(a, b, strict=True):
+        for key in ("loss", "val_loss", "tumour_dice", "learning_rate"):
+            assert rb[key] == pytest.approx(ra[key], rel=1e-4, abs=1e-6), key
 
 
 # =========================================================================== reproducibility
@@ -324,8 +372,10 @@ def _write_mask_formats(folder: Path, lab: np.ndarray) -> list[Pair]:
 def test_palette_rgb_and_index_masks_decode_to_the_same_labels(tmp_path, shape, size):
     lab = _labels(*shape)
     pairs = _write_mask_formats(tmp_path / "m", lab)
-    data = load_pairs(pairs, size=size, channels=3, num_classes=2)
-    expected = fit_mask(lab, size)  # nearest resize only when the shape differs
+    nearest = ColourMap(match="nearest")  # the off colours need the original's nearest-colour rule
+    data = load_pairs(pairs, size=size, channels=3, num_classes=2, colours=nearest)
+    # nearest resize only when the shape differs (skimage's order-0 resize as the oracle)
+    expected = resize(lab, (size, size), order=0, preserve_range=True, anti_aliasing=False).astype(np.uint8)
     if shape == (size, size):
         np.testing.assert_array_equal(expected, lab)
     assert data.names == ["palette", "rgb", "index", "index255"]
@@ -344,8 +394,9 @@ def test_rgb_masks_follow_the_configured_rgb_map(tmp_path):
     rgb[lab == 1] = (255, 0, 0)
     Image.fromarray(rgb, "RGB").save(folder / "red.png")
     pair = [Pair("red", folder / "img.png", folder / "red.png")]
-    red_map = (((0, 0, 0), 0), ((255, 0, 0), 1))
-    np.testing.assert_array_equal(load_pairs(pair, 16, 3, 2, red_map).masks[0], lab)
+    red_map = ColourMap((((0, 0, 0), 0), ((255, 0, 0), 1)))
+    data = load_pairs(pair, size=16, channels=3, num_classes=2, colours=red_map)
+    np.testing.assert_array_equal(data.masks[0], lab)
 
 
 def test_a_label_beyond_num_classes_names_the_mask(tmp_path):
@@ -356,7 +407,7 @@ def test_a_label_beyond_num_classes_names_the_mask(tmp_path):
     lab[2, 2] = 2
     png.write_mask(folder / "three.png", lab)
     with pytest.raises(DataError, match=r"three\.png: label 2 but model\.num_classes is 2"):
-        load_pairs([Pair("three", folder / "img.png", folder / "three.png")], 8, 3, 2)
+        load_pairs([Pair("three", folder / "img.png", folder / "three.png")], size=8, channels=3, num_classes=2)
 
 
 # =========================================================================== --dry-run
@@ -369,32 +420,27 @@ def _params_line(stdout: str) -> int:
 
 
 def test_dry_run_prints_parameters_shapes_and_split_sizes(prepared48, tmp_path):
-    from sts_seg.model import build_model
-
     run = tmp_path / "run"
     args = ["train", "--dry-run", "--dataset", str(prepared48.output), "--run", str(run)]
     for o in overrides():
         args += ["--set", o]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
-    assert _params_line(result.stdout) == build_model(cfg48().model).count_params()
-    assert f"input shape: (None, {SIZE}, {SIZE}, 3)" in result.stdout
-    assert f"output shape: (None, {SIZE}, {SIZE}, 2)" in result.stdout
+    assert _params_line(result.stdout) == unet_parameters(base=4, levels=3)
+    assert "input shape: (None, None, None, 3)" in result.stdout
+    assert "output shape: (None, None, None, 2)" in result.stdout
     for split, n in prepared48.slices.items():
         assert f"{split}: {n} image/mask pairs" in result.stdout
     assert not run.exists()  # nothing trained, nothing written
 
 
 def test_dry_run_without_a_dataset_warns_and_exits_0(tmp_path):
-    from sts_seg.model import build_model
-
     missing = tmp_path / "no_dataset"
     args = ["train", "--dry-run", "--dataset", str(missing), "--set", "model.image_size=32"]
     args += ["--set", "model.num_layers=3", "--set", "model.base_filters=4"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
-    cfg = load_config(None, ["model.image_size=32", "model.num_layers=3", "model.base_filters=4"])
-    assert _params_line(result.stdout) == build_model(cfg.model).count_params()
+    assert _params_line(result.stdout) == unet_parameters(base=4, levels=3)
     assert "warning" in result.stderr
     assert "no_dataset" in result.stderr
     assert "image/mask pairs" not in result.stdout
@@ -407,4 +453,4 @@ def test_dry_run_of_the_seed_config_has_the_original_parameter_count(tmp_path):
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     assert _params_line(result.stdout) == 126_809_218
-    assert "output shape: (None, 128, 128, 2)" in result.stdout
+    assert "output shape: (None, None, None, 2)" in result.stdout  # fully convolutional

@@ -1,26 +1,24 @@
-"""``stsseg augment``: write augmented copies of the TRAIN split next to the originals.
+"""``stsseg augment``: augmented copies of the TRAIN split, written as one batch.
 
 Works on any ``{train,valid,test}/{images,masks}`` tree (``stsseg prepare`` output or the
-original project's released dataset, whose masks are black/yellow RGB). Only ``train`` is read
-and written; ``valid`` and ``test`` are never opened. Sources are the train pairs whose names are
-not augmented names, so an augmented file is never augmented again.
+original project's released dataset, whose masks are black/yellow RGB). Only ``train`` is read;
+nothing in ``train``, ``valid`` or ``test`` is ever written. Sources are the train pairs whose
+names are not augmented names, so an augmented file is never augmented again.
+
+Outputs go to ``<dataset>/augmented/{images,masks}`` with ``augment_manifest.csv``, named as the
+original names them (``hflipped_<name>``, ...). The folder is built beside its final path and
+renamed into place in one step, replacing an earlier batch: it is complete or absent, never a
+mix. Training reads ``train`` plus ``augmented``.
 
 Determinism: every (source, output) pair draws from
 ``np.random.default_rng([seed, crc32(source), crc32(output prefix)])``, so a run is reproducible
-for a seed, independent of op order, and running it twice rewrites the same bytes.
-
-Atomicity: outputs and the manifest are staged in ``<dataset>/.augment-staging-*``; only when all
-are written are the previous augmented files replaced (new ones renamed in, stale ones removed)
-and ``augment_manifest.csv`` swapped in. A failure leaves the dataset as it was.
+for a seed, independent of op order, and running it twice writes the same pixels.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-import os
-import shutil
-import tempfile
 import zlib
 from collections import Counter
 from collections.abc import Sequence
@@ -31,29 +29,29 @@ import numpy as np
 
 from sts_seg.augment.ops import Op, is_augmented_name
 from sts_seg.config import Config
-from sts_seg.core.rgb import DEFAULT_RGB_MAP, RgbMap
+from sts_seg.core.rgb import ColourMap
 from sts_seg.errors import ConfigError, DataError, OverwriteError
 from sts_seg.io import png
-from sts_seg.io.layout import Pair, list_images
+from sts_seg.io.atomic import staged_dir
+from sts_seg.io.layout import AUGMENTED, Pair, list_images
 from sts_seg.progress import ProgressFn, no_progress
 
 MANIFEST_NAME = "augment_manifest.csv"
 MANIFEST_COLUMNS = ("output", "source", "op", "variant", "params")
-STAGING_PREFIX = ".augment-staging-"
 
 
 @dataclass(frozen=True)
 class AugmentResult:
-    """What a run did. ``replaced``: augmented images of an earlier run removed or overwritten;
-    ``untouched``: the other splits present (never opened)."""
+    """What a run did. ``replaced``: an earlier batch was replaced; ``kept_in_train``:
+    augmented-looking files already in train/ (kept as they are, not augmented again)."""
 
     dataset: Path
     sources: int
     outputs: int
     per_op: dict[str, int]
-    replaced: int
+    replaced: bool
     manifest: Path
-    untouched: tuple[str, ...]
+    kept_in_train: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -96,22 +94,19 @@ def _train_dirs(dataset: Path) -> tuple[Path, Path]:
     return images, masks
 
 
-def _recorded_outputs(path: Path) -> set[str]:
-    """Output names an existing ``augment_manifest.csv`` records (empty if missing or corrupt)."""
+def _is_batch(folder: Path) -> bool:
+    """True when ``folder`` holds an augmentation batch written by stsseg (its manifest header)."""
     try:
-        with path.open(newline="") as fh:
-            reader = csv.reader(fh)
-            if tuple(next(reader, ())) != MANIFEST_COLUMNS:
-                return set()
-            return {row[0] for row in reader if row}
+        with (folder / MANIFEST_NAME).open(newline="") as fh:
+            return tuple(next(csv.reader(fh), ())) == MANIFEST_COLUMNS
     except (OSError, UnicodeDecodeError, csv.Error):
-        return set()
+        return False
 
 
-def _scan(images_dir: Path, masks_dir: Path) -> tuple[list[Pair], list[Path]]:
-    """Source pairs (non-augmented names) and every augmented file already in train."""
+def _scan(images_dir: Path, masks_dir: Path) -> tuple[list[Pair], list[str]]:
+    """Source pairs (non-augmented names) and the augmented-looking names already in train."""
     images, masks = list_images(images_dir), list_images(masks_dir)
-    previous = [p for d in (images, masks) for n, p in d.items() if is_augmented_name(n)]
+    kept = sorted(n for n in images if is_augmented_name(n))
     src_img = {n: p for n, p in images.items() if not is_augmented_name(n)}
     src_mask = {n: p for n, p in masks.items() if not is_augmented_name(n)}
     lonely = sorted(set(src_img) ^ set(src_mask))
@@ -120,7 +115,7 @@ def _scan(images_dir: Path, masks_dir: Path) -> tuple[list[Pair], list[Path]]:
         raise DataError(
             f"{images_dir.parent}: {len(lonely)} image(s)/mask(s) without a partner: {shown}; add or remove them"
         )
-    return [Pair(n, src_img[n], src_mask[n]) for n in sorted(src_img)], previous
+    return [Pair(n, src_img[n], src_mask[n]) for n in sorted(src_img)], kept
 
 
 def _plan(sources: list[Pair], plan: list, seed: int) -> list[_Task]:
@@ -133,8 +128,8 @@ def _plan(sources: list[Pair], plan: list, seed: int) -> list[_Task]:
     return tasks
 
 
-def _read_pair(pair: Pair, rgb_map: RgbMap) -> tuple[np.ndarray, np.ndarray]:
-    image, mask = png.read_image(pair.image), png.read_mask(pair.mask, rgb_map)
+def _read_pair(pair: Pair, colours: ColourMap) -> tuple[np.ndarray, np.ndarray]:
+    image, mask = png.read_image(pair.image), png.read_mask(pair.mask, colours)
     if image.shape[:2] != mask.shape:
         raise DataError(
             f"{pair.image}: image is {image.shape[1]}x{image.shape[0]} px but its mask "
@@ -143,7 +138,7 @@ def _read_pair(pair: Pair, rgb_map: RgbMap) -> tuple[np.ndarray, np.ndarray]:
     return image, mask
 
 
-def _write_outputs(tasks: list[_Task], stage: Path, seed: int, rgb: RgbMap, progress: ProgressFn) -> list:
+def _write_outputs(tasks: list[_Task], stage: Path, seed: int, rgb: ColourMap, progress: ProgressFn) -> list:
     """Write every task's image/mask into ``stage/{images,masks}``; return manifest rows."""
     rows, cache = [], (None, None, None)
     for k, t in enumerate(tasks):
@@ -165,36 +160,19 @@ def _write_outputs(tasks: list[_Task], stage: Path, seed: int, rgb: RgbMap, prog
     return rows
 
 
-def _commit(stage: Path, rows: list, images_dir: Path, masks_dir: Path, previous: list[Path], manifest: Path) -> None:
-    """Rename the staged outputs in, drop stale augmented files, then swap the manifest."""
-    new = set()
-    for out, *_ in rows:
-        for sub, dest in (("images", images_dir), ("masks", masks_dir)):
-            os.replace(stage / sub / out, dest / out)
-            new.add(dest / out)
-    for old in previous:
-        if old not in new:
-            old.unlink(missing_ok=True)
-    os.replace(stage / MANIFEST_NAME, manifest)
-
-
 def augment_dataset(
     dataset: Path,
     ops: Sequence[Op],
     seed: int,
-    rgb_map: RgbMap = DEFAULT_RGB_MAP,
+    colours: ColourMap = ColourMap(),
     force: bool = False,
     progress: ProgressFn | None = None,
 ) -> AugmentResult:
-    """Augment ``dataset/train`` with the validated ``ops``.
+    """Write the augmented batch of ``dataset/train`` for the validated ``ops``.
 
     Each op entry writes its variants for every source pair (for ``p < 1``: for a seeded
-    fraction ``p`` of the sources). Earlier augmented outputs are replaced, never duplicated.
-    Augmented files recorded in ``augment_manifest.csv`` (an earlier run) are always replaced.
-    ``force``: also replace augmented-looking files in train that the manifest does not record
-    (missing or corrupt manifest, e.g. the original project's released dataset, which already
-    holds its own ``hflipped_``/``rotated_``/``distorted_`` copies); without it that is an
-    OverwriteError and nothing is written.
+    fraction ``p`` of the sources). An earlier batch (``augmented/`` with its manifest) is
+    replaced; a foreign ``augmented/`` folder needs ``force``.
     """
     dataset = Path(dataset)
     progress = progress or no_progress
@@ -202,46 +180,38 @@ def augment_dataset(
     if not ops:
         raise DataError(
             "no augmentation operations configured; set augment.offline in the config, "
-            "e.g. augment: {offline: [{name: hflip}, {name: rotate, params: {angles: [90]}}]}"
+            "e.g. augment: {offline: [{name: hflip}, {name: rotate, angles: [90]}]}"
         )
     plan = _resolve_ops(ops)
-    sources, previous = _scan(images_dir, masks_dir)
+    sources, kept = _scan(images_dir, masks_dir)
     if not sources:
         raise DataError(f"{images_dir}: no source image/mask pairs to augment; run 'stsseg prepare'")
-    manifest = dataset / MANIFEST_NAME
-    recorded = _recorded_outputs(manifest)
-    unrecorded = [p for p in previous if p.name not in recorded]
-    if unrecorded and not force:
-        raise OverwriteError(
-            f"{images_dir.parent}: {len(unrecorded)} augmented-looking file(s) (e.g. {unrecorded[0].name}) "
-            f"that no {MANIFEST_NAME} records; pass --force to replace them"
-        )
+    out = dataset / AUGMENTED
+    replaced = out.is_dir() and _is_batch(out)
+    if out.exists() and not replaced and not force:
+        raise OverwriteError(f"{out}: exists but holds no {MANIFEST_NAME}; pass --force to replace it")
     tasks = _plan(sources, plan, seed)
-    stage = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=dataset))
-    try:
+    with staged_dir(out, force=True, what="augmentation folder") as stage:
         (stage / "images").mkdir()
         (stage / "masks").mkdir()
-        rows = _write_outputs(tasks, stage, seed, rgb_map, progress)
+        rows = _write_outputs(tasks, stage, seed, colours, progress)
         with (stage / MANIFEST_NAME).open("w", newline="") as fh:
             writer = csv.writer(fh)
             writer.writerow(MANIFEST_COLUMNS)
             writer.writerows(rows)
-        _commit(stage, rows, images_dir, masks_dir, previous, manifest)
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
     return AugmentResult(
         dataset=dataset,
         sources=len(sources),
         outputs=len(rows),
         per_op=dict(Counter(r[2] for r in rows)),
-        replaced=sum(1 for p in previous if p.parent == images_dir),
-        manifest=manifest,
-        untouched=tuple(s for s in ("valid", "test") if (dataset / s).is_dir()),
+        replaced=replaced,
+        manifest=out / MANIFEST_NAME,
+        kept_in_train=tuple(kept),
     )
 
 
 def augment(*, cfg: Config, force: bool = False, progress: ProgressFn | None = None) -> AugmentResult:
     """``stsseg augment``: ``augment.offline`` ops over ``data.dataset``'s train split."""
     return augment_dataset(
-        Path(cfg.data.dataset), cfg.augment.offline, cfg.augment.seed, cfg.data.rgb_pairs, force, progress
+        Path(cfg.data.dataset), cfg.augment.offline, cfg.augment.seed, cfg.data.colours, force, progress
     )

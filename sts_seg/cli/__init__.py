@@ -12,6 +12,7 @@ import typer
 
 from sts_seg import __version__
 from sts_seg.cli import data, evaluate, infer, train
+from sts_seg.io.atomic import exit_on_sigterm
 
 app = typer.Typer(
     name="stsseg",
@@ -43,5 +44,6 @@ for _module in (data, train, evaluate, infer):
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point (SIGTERM ends the command like Ctrl-C: staged outputs are removed)."""
+    exit_on_sigterm()
     app()

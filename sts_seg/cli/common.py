@@ -69,8 +69,11 @@ def quiet_tensorflow() -> None:
 
 @contextmanager
 def progress_bar(description: str, quiet: bool = False, stop_when_done: bool = False) -> Iterator[ProgressFn]:
-    """A rich bar driven by ``progress(done, total, label)`` callbacks; ``stop_when_done`` ends
-    the live display at ``done == total`` (so another display, e.g. training, can follow)."""
+    """A rich bar driven by ``progress(done, total, label)`` callbacks, on a terminal; elsewhere
+    (logs, pipes) a plain line per 10 % only with ``STSSEG_PROGRESS=1``, so that a failing command
+    prints nothing but its one error line. ``stop_when_done`` ends the live display at
+    ``done == total`` (so another display, e.g. training, can follow)."""
+    lines = not sys.stderr.isatty() and os.environ.get("STSSEG_PROGRESS") == "1" and not quiet
     bar = Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -78,13 +81,13 @@ def progress_bar(description: str, quiet: bool = False, stop_when_done: bool = F
         TextColumn("{task.fields[label]}"),
         TimeElapsedColumn(),
         console=err_console,
-        disable=quiet or (not sys.stderr.isatty() and os.environ.get("STSSEG_PROGRESS") != "1"),
+        disable=quiet or not sys.stderr.isatty(),
     )
     task = bar.add_task(description, total=None, label="")
 
     def update(done: int, total: int, label: str) -> None:
         bar.update(task, completed=done, total=total, label=label)
-        if bar.disable and (done == total or done % max(1, total // 10) == 0):
+        if lines and (done == total or done % max(1, total // 10) == 0):
             err_console.print(f"{description}: {done}/{total} {label}", markup=False)
         if stop_when_done and done == total:
             bar.stop()

@@ -8,7 +8,16 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from sts_seg.cli.common import ConfigArg, ForceOpt, SetOpt, config_from, console, handle_errors, progress_bar
+from sts_seg.cli.common import (
+    ConfigArg,
+    ForceOpt,
+    SetOpt,
+    config_from,
+    console,
+    err_console,
+    handle_errors,
+    progress_bar,
+)
 from sts_seg.config import SPLITS
 
 DatasetOpt = Annotated[Path | None, typer.Option("--dataset", help="Dataset folder (default: data.dataset).")]
@@ -49,16 +58,21 @@ def prepare(
     with progress_bar("prepare") as progress:
         res = run_prepare(cfg=cfg, force=force, progress=progress)
     table = Table(
-        "split", "patients", "slices", "tumour slices", title=f"{res.output} (image size {cfg.model.image_size})"
+        "split",
+        "patients",
+        "slices",
+        "tumour slices",
+        title=f"{res.output} (canvas {res.canvas.side}x{res.canvas.side} px)",
     )
     for s in SPLITS:
         table.add_row(s, ", ".join(res.splits[s]), str(res.slices[s]), str(res.tumour_slices[s]))
     console.print(table)
     sizes = sorted({shape[1:] for shape in res.native_shapes.values()})
-    console.print(
-        f"native in-plane sizes: {', '.join(f'{h}x{w}' for h, w in sizes)}; "
-        "wrote manifest.csv, split.json, fingerprint.json"
-    )
+    console.print(f"native in-plane sizes: {', '.join(f'{h}x{w}' for h, w in sizes)}")
+    console.print(f"canvas {res.canvas.side} px: {res.canvas.reason}; no voxel is cropped")
+    for note in res.notes:
+        err_console.print(f"note: {note}", markup=False)
+    console.print("wrote manifest.csv, split.json, spec.json, fingerprint.json")
 
 
 @handle_errors
@@ -79,7 +93,13 @@ def augment(
     for op, n in res.per_op.items():
         table.add_row(op, str(n))
     console.print(table)
-    console.print("valid/ and test/ were not touched; manifest: " + str(res.manifest))
+    if res.kept_in_train:
+        err_console.print(
+            f"note: train/ already holds {len(res.kept_in_train)} augmented-looking file(s) "
+            f"(e.g. {res.kept_in_train[0]}); they are kept as they are and not augmented again",
+            markup=False,
+        )
+    console.print(f"wrote the batch to {res.manifest.parent} (train/, valid/ and test/ are untouched)")
 
 
 def register(app: typer.Typer) -> None:

@@ -101,6 +101,7 @@ def render(report) -> None:
             f"per-image 2D tumour Dice: mean {fmt(d.mean)} (median {fmt(d.median)}, "
             f"{d.count} slices scored, {d.missing} empty/empty excluded)"
         )
+    console.print(f"truth: {report.header.get('truth', '-')}")
     for note in report.notes:
         err_console.print(f"note: {note}", markup=False)
     console.print(f"report: {report.output}  (per_patient.csv, per_image.csv, summary.json, evaluation.csv, overlays/)")

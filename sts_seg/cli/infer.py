@@ -31,7 +31,7 @@ def infer(
         list[str] | None, typer.Option("--patients", help="Volume mode: patient ids (repeatable).")
     ] = None,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Mask folder, or FILE.h5 in volume mode.")
+        Path | None, typer.Option("--output", "-o", help="Output folder (masks; or predictions.h5 in volume mode).")
     ] = None,
     model: ModelOpt = None,
     overlay: Annotated[
@@ -67,8 +67,8 @@ def infer(
         if res.folder.failed:
             raise typer.Exit(1)
         return
-    extra = f" and NIfTI files to {res.nifti_dir}" if res.nifti_dir else ""
-    console.print(f"wrote label_data for {len(res.volumes or {})} patient(s) to {res.output}{extra}")
+    extra = " and <patient>.nii.gz" if cfg.infer.nifti else ""
+    console.print(f"wrote {len(res.volumes or {})} patient(s) to {res.output}: predictions.h5 (label_data){extra}")
 
 
 def register(app: typer.Typer) -> None:

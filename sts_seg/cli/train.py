@@ -53,11 +53,15 @@ def train(
     cb = RichProgress(err_console, live=err_console.is_terminal)
     with progress_bar("loading slices", stop_when_done=True) as progress:
         res = run_train(cfg=cfg, force=force, resume=resume, callbacks=[cb], progress=progress)
+    for note in res.notes:
+        err_console.print(f"note: {note}", markup=False)
     console.print(
         f"parameters: {res.parameters:,}; epochs run: {res.epochs_run}; "
         f"best {res.monitor} {res.best_value:.4f} at epoch {res.best_epoch}"
     )
-    console.print(f"run directory: {res.run_dir}  (best.keras, last.keras, history.csv, plots/curves.png, previews/)")
+    console.print(
+        f"run directory: {res.run_dir}  (best.keras, last.keras, stsseg.json, history.csv, plots/curves.png, previews/)"
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from sts_seg.config.base import SPLITS, Section
-from sts_seg.core.rgb import DEFAULT_RGB_MAP, RgbMap
+from sts_seg.core.rgb import DEFAULT_RGB_MAP, ColourMap
 
 
 class RgbClass(Section):
@@ -39,6 +39,8 @@ class DataConfig(Section):
     """Voxel spacing (z, y, x) in mm; 5 mm isotropic in the Kaggle file."""
     rgb_map: tuple[RgbClass, ...] = tuple(RgbClass(color=c, label=lab) for c, lab in DEFAULT_RGB_MAP)
     """Colour -> class for RGB masks (the original's format)."""
+    rgb_match: Literal["exact", "nearest"] = "exact"
+    """RGB mask colours: `exact` refuses a colour not in `rgb_map`; `nearest` maps it to the nearest (the original)."""
 
     @field_validator("spacing_mm")
     @classmethod
@@ -48,9 +50,9 @@ class DataConfig(Section):
         return v
 
     @property
-    def rgb_pairs(self) -> RgbMap:
-        """``rgb_map`` as ``((r, g, b), label)`` pairs, the form the readers take."""
-        return tuple((tuple(c.color), c.label) for c in self.rgb_map)  # type: ignore[misc]
+    def colours(self) -> ColourMap:
+        """``rgb_map`` and ``rgb_match`` as the readers take them."""
+        return ColourMap(tuple((tuple(c.color), c.label) for c in self.rgb_map), self.rgb_match)  # type: ignore[arg-type]
 
 
 class SplitConfig(Section):

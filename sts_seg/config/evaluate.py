@@ -38,6 +38,8 @@ class EvalConfig(Section):
     """Report folder; default <train.run_dir>/eval_<split>."""
     empty_policy: Literal["nan", "one", "zero"] = "nan"
     """Dice when truth and prediction are both empty: NaN (excluded), 1 or 0."""
+    hd95: Literal["max_directed", "pooled"] = "max_directed"
+    """HD95: max of the two directed 95th percentiles (MONAI) or the 95th percentile of both pooled (medpy, nnU-Net)."""
     batch_size: int = Field(16, ge=1)
     """Slices per prediction batch."""
     overlays: int = Field(3, ge=0)

@@ -14,8 +14,8 @@ class ModelConfig(Section):
 
     name: Literal["flexunet"] = "flexunet"
     """Architecture (the original's FlexUNet)."""
-    image_size: int = Field(128, ge=8)
-    """Square input size in px; divisible by 2^(num_layers-1)."""
+    image_size: int | Literal["auto"] = "auto"
+    """Training canvas in px (a multiple of 2^(num_layers-1)); `auto`: the dataset's largest slice, rounded up."""
     image_channels: int = Field(3, ge=1)
     """Input channels (a grey PNG is repeated to 3)."""
     num_classes: int = Field(2, ge=2)
@@ -43,6 +43,13 @@ class ModelConfig(Section):
     foreground_prior: float | None = Field(0.01, gt=0, lt=0.5)
     """Initial softmax probability of each foreground class (head bias); null = zero bias."""
 
+    @field_validator("image_size", mode="before")
+    @classmethod
+    def _auto_or_size(cls, v: object) -> object:
+        if v == "auto" or (isinstance(v, int) and not isinstance(v, bool) and v >= 8):
+            return v
+        raise ValueError("must be auto or an integer number of pixels >= 8")
+
     @field_validator("base_kernels")
     @classmethod
     def _odd_kernels(cls, v: tuple[int, int]) -> tuple[int, int]:
@@ -62,13 +69,18 @@ class ModelConfig(Section):
     def _size_halves(cls, v: int, info: ValidationInfo) -> int:
         size = info.data.get("image_size")
         factor = 2 ** (v - 1)
-        if size is not None and size % factor:
+        if isinstance(size, int) and size % factor:
             ok = max(factor, round(size / factor) * factor)
             raise ValueError(
                 f"image_size {size} cannot be halved {v - 1} times by {v} levels, "
                 f"use an image_size that is a multiple of {factor} (e.g. {ok}) or fewer levels"
             )
         return v
+
+    @property
+    def divisor(self) -> int:
+        """Input sides must be multiples of this: 2^(num_layers-1)."""
+        return 2 ** (self.num_layers - 1)
 
     @model_validator(mode="after")
     def _groups_fit(self) -> ModelConfig:

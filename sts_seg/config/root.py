@@ -54,11 +54,10 @@ class Config(Section):
             )
         return self
 
-    @property
-    def slice_spec(self) -> SliceSpec:
-        """How ``prepare`` turns native slices into model inputs (and ``infer`` does again)."""
+    def slice_spec(self, canvas: int) -> SliceSpec:
+        """How ``prepare`` turns native slices into model inputs on a ``canvas`` px canvas."""
         p = self.prepare
-        return SliceSpec(p.image_mode, p.windows, p.geometry, self.model.image_size)
+        return SliceSpec(p.image_mode, p.windows, p.geometry, canvas, self.model.divisor)
 
     def updated(self, values: Mapping[str, Any]) -> Config:
         """A copy with dotted keys replaced (``{"data.dataset": Path("x")}``), validated again."""

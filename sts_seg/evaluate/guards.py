@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from pathlib import Path
 
 from sts_seg.augment.ops import is_augmented_name
 from sts_seg.errors import DataError
 from sts_seg.io.layout import list_images
+from sts_seg.io.reading import read_json
 
 
 def patient_of(name: str) -> str:
@@ -32,7 +32,7 @@ def check_no_leakage(dataset: Path, split: str, names: list[str], patients: set[
     train_patients: set[str] = set()
     split_json = Path(dataset) / "split.json"
     if split_json.is_file():
-        train_patients |= set(json.loads(split_json.read_text()).get("train", []))
+        train_patients |= set(read_json(split_json, "split file", "re-run 'stsseg prepare'").get("train", []))
     images_dir = Path(dataset) / "train" / "images"
     if split != "train" and images_dir.is_dir():
         train_patients |= {patient_of(n) for n in list_images(images_dir) if not is_augmented_name(n)}

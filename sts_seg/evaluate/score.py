@@ -32,10 +32,15 @@ def scores(rows: Rows) -> Scores:
 
 
 def score_volumes(
-    truth: Mapping[str, np.ndarray], pred: Mapping[str, np.ndarray], spacing: Sequence[float], empty: str
+    truth: Mapping[str, np.ndarray],
+    pred: Mapping[str, np.ndarray],
+    spacing: Sequence[float],
+    empty: str,
+    hd95: str = "max_directed",
 ) -> Scores:
     """One row per patient: 3D metrics of ``pred[pid]`` against ``truth[pid]`` (same shape, mm spacing)."""
-    return scores([{"patient": pid, **case_metrics(pred[pid], truth[pid], spacing, empty)} for pid in sorted(truth)])
+    rows = [{"patient": pid, **case_metrics(pred[pid], truth[pid], spacing, empty, hd95)} for pid in sorted(truth)]
+    return scores(rows)
 
 
 def score_slices(
@@ -44,10 +49,11 @@ def score_slices(
     pred: Mapping[str, np.ndarray],
     spacing: Sequence[float],
     empty: str,
+    hd95: str = "max_directed",
 ) -> Scores:
     """One row per image: ``records`` are ``(image, patient, z)``; ``truth``/``pred`` keyed by image."""
     rows = [
-        {"image": name, "patient": pid, "z": z, **case_metrics(pred[name], truth[name], spacing, empty)}
+        {"image": name, "patient": pid, "z": z, **case_metrics(pred[name], truth[name], spacing, empty, hd95)}
         for name, pid, z in records
     ]
     return scores(rows)

@@ -1,17 +1,16 @@
 """Folder mode: ``<output>/<stem>.png`` palette masks (0 black, 1 yellow, like the original) at
 each image's own size, plus ``<output>/overlays/<stem>.png`` with ``overlay``. An unreadable file
-is reported and skipped; the others are still written."""
+is reported and skipped; the others are still written. The folder appears complete or not at all."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from sts_seg.core import pictures
-from sts_seg.core.geometry import back_to_shape, fit_image
+from sts_seg.core.slicing import SliceSpec
 from sts_seg.errors import DataError, OverwriteError, StsSegError
+from sts_seg.infer.images import predict_images
 from sts_seg.infer.predictor import Predictor
 from sts_seg.io import png
 from sts_seg.io.atomic import check_writable_dir, staged_dir
@@ -37,8 +36,6 @@ def _check_folders(input_dir: Path, output: Path, force: bool) -> dict[str, Path
             f"{output}: output folder overlaps the input folder {input_dir}; inputs are never overwritten, "
             "choose a separate output folder"
         )
-    if Path(output).is_dir() and list_images(output) and not force:
-        raise OverwriteError(f"{output}: already holds masks; pass --force to replace the folder")
     check_writable_dir(Path(output), force, "output folder")
     files = list_images(input_dir)
     if not files:
@@ -46,21 +43,9 @@ def _check_folders(input_dir: Path, output: Path, force: bool) -> dict[str, Path
     return files
 
 
-def _read_batch(names: list[str], files: dict[str, Path], predictor: Predictor, result: FolderResult) -> tuple:
-    """``(images, fitted)`` of the readable files in ``names``; failures go to ``result.failed``."""
-    images, fitted = {}, []
-    for name in names:
-        try:
-            img = png.read_image(files[name])
-            fitted.append(fit_image(img, predictor.size, predictor.channels, str(files[name])))
-            images[name] = img
-        except (StsSegError, ValueError) as exc:
-            result.failed.append((files[name].name, str(exc)))
-    return images, fitted
-
-
 def infer_folder(
     predictor: Predictor,
+    spec: SliceSpec,
     input_dir: Path,
     output: Path,
     *,
@@ -77,14 +62,16 @@ def infer_folder(
         if overlay:
             (tmp / "overlays").mkdir()
         for start in range(0, len(names), predictor.batch_size):
-            chunk = names[start : start + predictor.batch_size]
-            images, fitted = _read_batch(chunk, files, predictor, result)
-            if fitted:
-                for name, lab in zip(list(images), predictor.labels(np.stack(fitted)), strict=True):
-                    mask = back_to_shape(lab, images[name].shape[:2])
-                    png.write_mask(tmp / f"{name}.png", mask)
-                    if overlay:
-                        png.write_image(tmp / "overlays" / f"{name}.png", pictures.blend(images[name], mask, alpha))
-                    result.written.append(name)
+            chunk, images = names[start : start + predictor.batch_size], {}
+            for name in chunk:
+                try:
+                    images[name] = png.read_image(files[name])
+                except StsSegError as exc:
+                    result.failed.append((files[name].name, str(exc)))
+            for name, mask in zip(images, predict_images(predictor, spec, list(images.values())), strict=True):
+                png.write_mask(tmp / f"{name}.png", mask)
+                if overlay:
+                    png.write_image(tmp / "overlays" / f"{name}.png", pictures.blend(images[name], mask, alpha))
+                result.written.append(name)
             progress(min(start + predictor.batch_size, len(names)), len(names), chunk[-1])
     return result

@@ -2,7 +2,8 @@
 one ``[z, y, x]`` dataset per patient id in each. CT in HU, PET in SUV, label > 0 = tumour.
 
 Readers need nothing beyond that layout (no attributes), so the real file and the phantom
-are read the same way.
+are read the same way. Every h5py/HDF5 error is reported as one line naming the file and the
+dataset (:func:`~sts_seg.io.reading.reading`).
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ import numpy as np
 
 from sts_seg.errors import DataError
 from sts_seg.io.atomic import staged_file
+from sts_seg.io.reading import reading
 
 GROUPS = ("ct_data", "pet_data", "label_data")
+FIX = "re-download or re-create the file"
 
 
 @dataclass(frozen=True)
@@ -34,20 +37,26 @@ def _open(path: Path) -> h5py.File:
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: HDF5 file not found; run 'stsseg synth --output {path}' or point to the Kaggle file")
-    try:
+    with reading(path, "the HDF5 file", FIX):
         return h5py.File(path, "r")
-    except OSError as exc:
-        raise DataError(f"{path}: not a readable HDF5 file ({exc}); re-download or re-create it") from exc
+
+
+def _group(path: Path, f: h5py.File, g: str) -> h5py.Group:
+    if g not in f:
+        raise DataError(f"{path}: group '{g}' is missing; expected groups {', '.join(GROUPS)}")
+    with reading(path, f"'{g}'", FIX):
+        node = f[g]
+    if not isinstance(node, h5py.Group):
+        raise DataError(
+            f"{path}: '{g}' is a dataset, not a group; the Kaggle layout has one dataset per patient inside {g}/"
+        )
+    return node
 
 
 def list_patients(path: Path, groups: Iterable[str] = GROUPS) -> list[str]:
     """Sorted patient ids; checks that every group exists and holds the same ids."""
-    with _open(path) as f:
-        keys = {}
-        for g in groups:
-            if g not in f or not isinstance(f[g], h5py.Group):
-                raise DataError(f"{path}: group '{g}' is missing; expected groups {', '.join(GROUPS)}")
-            keys[g] = set(f[g].keys())
+    with _open(path) as f, reading(path, "the HDF5 layout", FIX):
+        keys = {g: set(_group(path, f, g).keys()) for g in groups}
     ref = keys[next(iter(keys))]
     for g, ids in keys.items():
         if ids != ref:
@@ -60,10 +69,26 @@ def list_patients(path: Path, groups: Iterable[str] = GROUPS) -> list[str]:
     return sorted(ref)
 
 
+def _read_array(path: Path, f: h5py.File, g: str, pid: str) -> np.ndarray:
+    group = _group(path, f, g)
+    if pid not in group:
+        raise DataError(f"{path}: patient {pid} not found in {g}; available: {', '.join(sorted(group.keys()))}")
+    with reading(path, f"{g}/{pid}", FIX):
+        node = group[pid]
+        if not isinstance(node, h5py.Dataset):
+            raise DataError(f"{path}: {g}/{pid} is a group, not an array; each patient is one [z, y, x] dataset")
+        arr = np.asarray(node[()])
+    if arr.dtype.kind not in "biuf":
+        raise DataError(f"{path}: {g}/{pid} holds {arr.dtype} values, not numbers; store numeric [z, y, x] arrays")
+    return arr
+
+
 def _check_volume(path: Path, pid: str, ct: np.ndarray, pet: np.ndarray, label: np.ndarray) -> None:
     for name, arr in (("ct_data", ct), ("pet_data", pet), ("label_data", label)):
         if arr.ndim != 3:
             raise DataError(f"{path}: {name}/{pid} has shape {arr.shape}; expected a 3D [z, y, x] array")
+        if 0 in arr.shape:
+            raise DataError(f"{path}: {name}/{pid} has shape {arr.shape}, an empty volume; remove the patient")
     if not ct.shape == pet.shape == label.shape:
         raise DataError(
             f"{path}: patient {pid} shapes differ (ct {ct.shape}, pet {pet.shape}, label {label.shape}); "
@@ -74,9 +99,9 @@ def _check_volume(path: Path, pid: str, ct: np.ndarray, pet: np.ndarray, label: 
             raise DataError(f"{path}: {name}/{pid} holds NaN or infinite values; fix or mask them")
     if label.dtype.kind == "f" and not np.array_equal(label, np.round(label)):
         raise DataError(f"{path}: label_data/{pid} holds non-integer values; labels must be integers >= 0")
-    if label.size and label.min() < 0:
+    if label.min() < 0:
         raise DataError(f"{path}: label_data/{pid} holds negative values; labels must be integers >= 0")
-    if label.size and label.max() > 255:
+    if label.max() > 255:
         raise DataError(
             f"{path}: label_data/{pid} holds values > 255; store class labels as small integers (0 = background)"
         )
@@ -85,12 +110,7 @@ def _check_volume(path: Path, pid: str, ct: np.ndarray, pet: np.ndarray, label: 
 def read_volume(path: Path, patient: str) -> Volume:
     """Read and check one patient's CT, PET and label arrays."""
     with _open(path) as f:
-        try:
-            ct, pet, label = (np.asarray(f[g][patient]) for g in GROUPS)
-        except KeyError:
-            raise DataError(
-                f"{path}: patient {patient} not found; available: {', '.join(sorted(f['ct_data'].keys()))}"
-            ) from None
+        ct, pet, label = (_read_array(Path(path), f, g, patient) for g in GROUPS)
     _check_volume(Path(path), patient, ct, pet, label)
     return Volume(patient, ct.astype(np.float32), pet.astype(np.float32), label.astype(np.uint8))
 
@@ -101,14 +121,15 @@ def validate_h5(path: Path) -> dict[str, tuple[int, int, int]]:
 
 
 def read_labels(path: Path, patients: Iterable[str] | None = None) -> dict[str, np.ndarray]:
-    """Only the ``label_data`` group (e.g. a prediction file written by ``stsseg infer --h5``)."""
+    """Only the ``label_data`` group (e.g. a prediction file written by ``stsseg infer``)."""
     ids = list_patients(path, groups=("label_data",)) if patients is None else list(patients)
     with _open(path) as f:
         out = {}
         for pid in ids:
-            if pid not in f["label_data"]:
-                raise DataError(f"{path}: label_data/{pid} is missing")
-            out[pid] = np.asarray(f["label_data"][pid]).astype(np.uint8)
+            arr = _read_array(Path(path), f, "label_data", pid)
+            if arr.ndim != 3:
+                raise DataError(f"{path}: label_data/{pid} has shape {arr.shape}; expected a 3D [z, y, x] array")
+            out[pid] = arr.astype(np.uint8)
     return out
 
 
@@ -121,9 +142,28 @@ def write_kaggle_h5(path: Path, volumes: Mapping[str, tuple[np.ndarray, np.ndarr
                 grp.create_dataset(pid, data=np.asarray(arr).astype(dtype), compression="gzip", compression_opts=4)
 
 
+class LabelWriter:
+    """Predicted masks written one patient at a time into a new Kaggle-layout ``label_data``
+    HDF5 (uint8), so memory does not grow with the number of patients. Use it on a staged path."""
+
+    def __init__(self, path: Path) -> None:
+        self.file = h5py.File(path, "w")
+        self.group = self.file.create_group("label_data")
+
+    def add(self, patient: str, mask: np.ndarray) -> None:
+        self.group.create_dataset(
+            patient, data=np.asarray(mask).astype(np.uint8), compression="gzip", compression_opts=4
+        )
+
+    def __enter__(self) -> LabelWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.file.close()
+
+
 def write_label_h5(path: Path, labels: Mapping[str, np.ndarray]) -> None:
     """Write predicted masks as a Kaggle-layout ``label_data`` group (uint8), atomically."""
-    with staged_file(Path(path)) as tmp, h5py.File(tmp, "w") as f:
-        grp = f.create_group("label_data")
+    with staged_file(Path(path)) as tmp, LabelWriter(tmp) as out:
         for pid, arr in labels.items():
-            grp.create_dataset(pid, data=np.asarray(arr).astype(np.uint8), compression="gzip", compression_opts=4)
+            out.add(pid, arr)

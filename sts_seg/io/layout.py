@@ -1,4 +1,5 @@
-"""The dataset layout ``<root>/{train,valid,test}/{images,masks}/<name>.png``.
+"""The dataset layout ``<root>/{train,valid,test}/{images,masks}/<name>.png``, plus the augmented
+batch ``<root>/augmented/{images,masks}`` (train patients only).
 
 Images and masks pair by base name (sorted); an unpaired file is an error that lists them,
 never a silent mis-pairing by list position (the original's glob-order pairing).
@@ -11,6 +12,9 @@ from pathlib import Path
 
 from sts_seg.errors import DataError
 from sts_seg.io.png import IMAGE_SUFFIXES
+
+#: the folder of ``stsseg augment``'s outputs (train patients only), beside the splits
+AUGMENTED = "augmented"
 
 
 @dataclass(frozen=True)
@@ -44,14 +48,25 @@ def split_dirs(root: Path, split: str) -> tuple[Path, Path]:
     return images, masks
 
 
-def list_pairs(root: Path, split: str) -> list[Pair]:
-    """Sorted image/mask pairs of ``split``; unpaired files are an error listing them."""
-    images_dir, masks_dir = split_dirs(root, split)
-    images, masks = list_images(images_dir), list_images(masks_dir)
+def folder_pairs(folder: Path) -> list[Pair]:
+    """Sorted pairs of ``folder/{images,masks}``; unpaired files are an error listing them."""
+    images, masks = list_images(Path(folder) / "images"), list_images(Path(folder) / "masks")
     lonely = sorted(set(images) ^ set(masks))
     if lonely:
         shown = ", ".join(lonely[:5]) + (f" and {len(lonely) - 5} more" if len(lonely) > 5 else "")
-        raise DataError(
-            f"{Path(root) / split}: {len(lonely)} image(s)/mask(s) without a partner: {shown}; add or remove them"
-        )
+        raise DataError(f"{folder}: {len(lonely)} image(s)/mask(s) without a partner: {shown}; add or remove them")
     return [Pair(n, images[n], masks[n]) for n in sorted(images)]
+
+
+def list_pairs(root: Path, split: str) -> list[Pair]:
+    """Sorted image/mask pairs of ``split``; unpaired files are an error listing them."""
+    split_dirs(root, split)
+    return folder_pairs(Path(root) / split)
+
+
+def training_pairs(root: Path) -> list[Pair]:
+    """The train split's pairs, plus the augmented batch (``<root>/augmented``) if there is one."""
+    pairs = list_pairs(root, "train")
+    if (Path(root) / AUGMENTED).is_dir():
+        pairs += folder_pairs(Path(root) / AUGMENTED)
+    return pairs

@@ -14,9 +14,11 @@ MANIFEST = "manifest.csv"
 
 @dataclass(frozen=True)
 class SliceRow:
-    """One exported slice. ``image``/``mask`` are paths relative to the dataset root."""
+    """One exported slice. ``image``/``mask`` are paths relative to the dataset root; ``native_*``
+    is the grid the slice was cut from; the canvas fields say how it sits on the PNG."""
 
     split: str
+    case: str
     patient: str
     z: int
     image: str
@@ -26,7 +28,8 @@ class SliceRow:
     native_h: int
     native_w: int
     geometry: str
-    size: int
+    canvas_h: int
+    canvas_w: int
     offset_y: int
     offset_x: int
 
@@ -37,7 +40,15 @@ class SliceRow:
 
     @property
     def placement(self) -> Placement:
-        return Placement(self.geometry, self.native_h, self.native_w, self.size, self.offset_y, self.offset_x)  # type: ignore[arg-type]
+        return Placement(
+            self.geometry,  # type: ignore[arg-type]
+            self.native_h,
+            self.native_w,
+            self.canvas_h,
+            self.canvas_w,
+            self.offset_y,
+            self.offset_x,
+        )
 
 
 _FIELDS = [f.name for f in fields(SliceRow)]
@@ -52,19 +63,26 @@ def write_manifest(path: Path, rows: list[SliceRow]) -> None:
 
 
 def read_manifest(root: Path) -> list[SliceRow]:
-    """Rows of ``<root>/manifest.csv``; a missing or foreign file is a DataError naming it."""
+    """Rows of ``<root>/manifest.csv``; a missing, foreign or damaged file is a DataError naming it."""
     path = Path(root) / MANIFEST
     if not path.is_file():
         raise DataError(
             f"{path}: no manifest; this dataset was not made by 'stsseg prepare' "
             "(needed to restack slices into volumes)"
         )
-    with open(path, newline="") as fh:
-        reader = csv.DictReader(fh)
-        missing = set(_FIELDS) - set(reader.fieldnames or [])
-        if missing:
-            raise DataError(f"{path}: missing column(s) {', '.join(sorted(missing))}; re-run 'stsseg prepare'")
-        try:
-            return [SliceRow(**{k: int(r[k]) if k in _INTS else r[k] for k in _FIELDS}) for r in reader]
-        except ValueError as exc:
-            raise DataError(f"{path}: malformed row ({exc}); re-run 'stsseg prepare'") from exc
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            missing = set(_FIELDS) - set(reader.fieldnames or [])
+            if missing:
+                raise DataError(f"{path}: missing column(s) {', '.join(sorted(missing))}; re-run 'stsseg prepare'")
+            return [_row(r) for r in reader]
+    except (ValueError, TypeError, csv.Error, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: damaged ({exc.__class__.__name__}: {exc}); re-run 'stsseg prepare'") from None
+
+
+def _row(r: dict[str, str | None]) -> SliceRow:
+    """One CSV record -> SliceRow; a short (truncated) record has None cells -> TypeError/ValueError."""
+    if None in r.values() or None in r:
+        raise ValueError(f"row {r.get('image') or '?'} has {len(r)} cells, expected {len(_FIELDS)} (truncated?)")
+    return SliceRow(**{k: int(r[k]) if k in _INTS else r[k] for k in _FIELDS})  # type: ignore[arg-type]

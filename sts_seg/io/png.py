@@ -8,29 +8,27 @@ masks in any viewer and still decode to indices. Readers also accept RGB masks (
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
+from sts_seg.core.rgb import ColourMap
 from sts_seg.errors import DataError
+from sts_seg.io.reading import reading
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 #: palette of written masks: 0 black, 1 yellow (the original's tumour colour), 2 green, 3 red
 MASK_PALETTE: tuple[tuple[int, int, int], ...] = ((0, 0, 0), (255, 255, 0), (0, 255, 0), (255, 0, 0))
-DEFAULT_RGB_MAP: tuple[tuple[tuple[int, int, int], int], ...] = (((0, 0, 0), 0), ((255, 255, 0), 1))
 
 
 def _open(path: Path) -> Image.Image:
-    try:
+    """Open and decode an image; every PIL error (unknown format, truncated data, a header that
+    claims an enormous size: ``DecompressionBombError``) is a DataError naming the file."""
+    with reading(path, "image", "re-export or remove it"):
         img = Image.open(path)
         img.load()
-    except FileNotFoundError:
-        raise DataError(f"{path}: file not found") from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise DataError(f"{path}: not a readable image ({exc}); re-export or remove it") from exc
-    return img
+        return img
 
 
 def read_image(path: Path) -> np.ndarray:
@@ -67,22 +65,11 @@ def write_mask(path: Path, mask: np.ndarray) -> None:
     img.save(path)
 
 
-def rgb_to_labels(rgb: np.ndarray, rgb_map: Sequence[tuple[Sequence[int], int]]) -> np.ndarray:
-    """Nearest colour of ``rgb_map`` for each pixel of ``(H, W, 3)`` -> ``(H, W)`` labels.
-
-    This is the original project's rule (argmin of squared RGB distance, map order breaks ties),
-    so interpolated colours are thresholded half way.
-    """
-    colors = np.asarray([c for c, _ in rgb_map], dtype=np.int32)
-    labels = np.asarray([lab for _, lab in rgb_map], dtype=np.uint8)
-    diff = rgb[..., None, :3].astype(np.int32) - colors[None, None]
-    return labels[np.argmin((diff * diff).sum(-1), axis=-1)]
-
-
-def read_mask(path: Path, rgb_map: Sequence[tuple[Sequence[int], int]] = DEFAULT_RGB_MAP) -> np.ndarray:
+def read_mask(path: Path, colours: ColourMap = ColourMap()) -> np.ndarray:
     """Read a palette, index (grey) or RGB mask as uint8 ``(H, W)`` class indices.
 
-    A grey mask holding only 0 and 255 is read as 0/1 (a common binary export).
+    A grey mask holding only 0 and 255 is read as 0/1 (a common binary export). RGB masks go
+    through ``colours`` (an unmapped colour is a DataError naming the file, in ``exact`` mode).
     """
     img = _open(Path(path))
     if img.mode in ("P", "1"):
@@ -94,4 +81,7 @@ def read_mask(path: Path, rgb_map: Sequence[tuple[Sequence[int], int]] = DEFAULT
         if set(np.unique(arr).tolist()) <= {0, 255}:
             return (arr > 0).astype(np.uint8)
         return arr.astype(np.uint8)
-    return rgb_to_labels(np.asarray(img.convert("RGB")), rgb_map)
+    try:
+        return colours.labels(np.asarray(img.convert("RGB")))
+    except ValueError as exc:
+        raise DataError(f"{path}: {exc}") from None

@@ -59,11 +59,13 @@ def case_metrics(
     truth: np.ndarray,
     spacing: Sequence[float],
     empty: EmptyPolicy = "nan",
+    hd95: str = "max_directed",
 ) -> dict[str, Any]:
     """All metrics of one case (keys :data:`CASE_KEYS`).
 
     ``pred`` and ``truth``: same-shape masks, foreground ``> 0``, e.g. ``(Z, Y, X)``; ``spacing``
-    per axis in mm. Overlap ratios follow ``empty``; HD95/ASSD are NaN with ``surface_note`` set
+    per axis in mm. Overlap ratios follow ``empty``; ``hd95`` is the HD95 convention
+    (``max_directed`` or ``pooled``, see :mod:`sts_seg.metrics.surface`); HD95/ASSD are NaN with ``surface_note`` set
     to the reason when a mask is empty ("" otherwise); ``volume_error_rel`` = (pred − gt) / gt,
     NaN when the truth is empty. Volumes in mm³; tp/fp/fn/tn are voxel counts (int).
     """
@@ -71,7 +73,7 @@ def case_metrics(
     c = confusion_counts(pred, truth)
     sp = check_spacing(spacing, np.ndim(pred))
     vox = voxel_volume_mm3(sp)
-    surf = surface_metrics(pred, truth, sp)
+    surf = surface_metrics(pred, truth, sp, hd95)
     fp_mm3, fn_mm3 = lesion_volumes(pred, truth, sp)
     gt_mm3 = c.truth_voxels * vox
     pred_mm3 = c.pred_voxels * vox

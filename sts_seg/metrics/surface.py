@@ -12,11 +12,16 @@ surface voxel of B, from ``scipy.ndimage.distance_transform_edt(~surface_B, samp
 
 Conventions (both match current MONAI, ``monai.metrics``):
 
-* ``hd95`` = max(P95(d_pred→truth), P95(d_truth→pred)): the 95th percentile of each directed
-  set, then the larger one. This is MONAI ``HausdorffDistanceMetric(percentile=95,
-  directed=False)`` and DeepMind's (unweighted) robust Hausdorff; medpy's ``hd95`` (P95 of the
-  pooled distances) differs. Percentiles use ``np.percentile``'s default ``"linear"`` method,
-  the same interpolation as MONAI's ``torch.quantile``.
+* ``hd95`` has two conventions in use, and both are offered (``convention``):
+
+  - ``max_directed`` (default) = max(P95(d_pred→truth), P95(d_truth→pred)): the 95th percentile
+    of each directed set, then the larger one. This is MONAI ``HausdorffDistanceMetric(
+    percentile=95, directed=False)`` and DeepMind's (unweighted) robust Hausdorff.
+  - ``pooled`` = P95 of both directed sets concatenated. This is medpy's ``hd95``, which
+    nnU-Net's evaluation calls.
+
+  Percentiles use ``np.percentile``'s default ``"linear"`` method (MONAI's ``torch.quantile``
+  and medpy's ``np.percentile`` interpolate the same way). ``max_directed`` >= ``pooled``.
 * ``assd`` = mean of the *concatenation* of both directed sets, i.e. the sum of all distances
   divided by (|S_pred| + |S_truth|), the literature definition (Heimann et al., IEEE TMI 2009).
   This is MONAI ``SurfaceDistanceMetric(symmetric=True)`` since MONAI PR #3824 (2022, issue
@@ -96,7 +101,14 @@ def surface_distances(pred: np.ndarray, truth: np.ndarray, spacing: Sequence[flo
     return _directed(sp_pred, sp_truth, sp), _directed(sp_truth, sp_pred, sp)
 
 
-def _hd95(d_p2t: np.ndarray, d_t2p: np.ndarray) -> float:
+HD95_CONVENTIONS = ("max_directed", "pooled")
+
+
+def _hd95(d_p2t: np.ndarray, d_t2p: np.ndarray, convention: str = "max_directed") -> float:
+    if convention == "pooled":
+        return float(np.percentile(np.concatenate([d_p2t, d_t2p]), HD_PERCENTILE))
+    if convention != "max_directed":
+        raise ValueError(f"hd95 convention must be one of {', '.join(HD95_CONVENTIONS)}, got {convention!r}")
     return float(max(np.percentile(d_p2t, HD_PERCENTILE), np.percentile(d_t2p, HD_PERCENTILE)))
 
 
@@ -104,19 +116,21 @@ def _assd(d_p2t: np.ndarray, d_t2p: np.ndarray) -> float:
     return float(np.concatenate([d_p2t, d_t2p]).mean())
 
 
-def surface_metrics(pred: np.ndarray, truth: np.ndarray, spacing: Sequence[float]) -> SurfaceMetrics:
-    """HD95 and ASSD in mm (conventions: module docstring); NaN + reason if a mask is empty."""
+def surface_metrics(
+    pred: np.ndarray, truth: np.ndarray, spacing: Sequence[float], hd95: str = "max_directed"
+) -> SurfaceMetrics:
+    """HD95 (``hd95`` convention) and ASSD in mm (module docstring); NaN + reason if a mask is empty."""
     reason = empty_reason(pred, truth)
     if reason is not None:
         check_spacing(spacing, np.ndim(pred))
         return SurfaceMetrics(math.nan, math.nan, reason)
     d_p2t, d_t2p = surface_distances(pred, truth, spacing)
-    return SurfaceMetrics(_hd95(d_p2t, d_t2p), _assd(d_p2t, d_t2p), None)
+    return SurfaceMetrics(_hd95(d_p2t, d_t2p, hd95), _assd(d_p2t, d_t2p), None)
 
 
-def hd95(pred: np.ndarray, truth: np.ndarray, spacing: Sequence[float]) -> float:
+def hd95(pred: np.ndarray, truth: np.ndarray, spacing: Sequence[float], convention: str = "max_directed") -> float:
     """Symmetric 95th-percentile Hausdorff distance in mm; NaN if a mask is empty."""
-    return surface_metrics(pred, truth, spacing).hd95_mm
+    return surface_metrics(pred, truth, spacing, convention).hd95_mm
 
 
 def assd(pred: np.ndarray, truth: np.ndarray, spacing: Sequence[float]) -> float:

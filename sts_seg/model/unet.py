@@ -3,8 +3,9 @@
 Layer order, schedules and initialisers follow the original's ``TensorFlowFlexUNet.py``, so its settings
 (16 filters, 11×11 kernels, 8 levels, no normalisation, 3 channels, 2 classes) give
 126,809,218 parameters at any image size. Added options: batch/group normalisation, a
-constant kernel schedule and other activations. Channels-last; input ``(S, S, C)`` floats in
-0..255, output ``(S, S, num_classes)`` softmax probabilities (always float32).
+constant kernel schedule and other activations. Channels-last and fully convolutional: input
+``(H, W, C)`` floats in 0..255 with H and W multiples of 2^(num_layers-1), output
+``(H, W, num_classes)`` softmax probabilities (always float32).
 
 Keras is imported inside the builders only, so the schedule functions (and ``stsseg`` commands
 that only need them) do not pay the ~3 s TensorFlow import.
@@ -132,7 +133,8 @@ def build_unet(cfg: ModelConfig) -> keras.Model:
     rates = dropout_schedule(cfg)
     last = cfg.num_layers - 1
 
-    inputs = keras.Input((cfg.image_size, cfg.image_size, cfg.image_channels), name="image")
+    # fully convolutional: any height and width that are multiples of 2^(num_layers-1)
+    inputs = keras.Input((None, None, cfg.image_channels), name="image")
     x = inputs
     if cfg.input_normalize:
         x = keras.layers.Rescaling(1.0 / 255.0, name="rescale")(x)

@@ -1,13 +1,13 @@
-"""``stsseg prepare``: Kaggle-layout HDF5 -> ``{train,valid,test}/{images,masks}/<PATIENT>_<z>.png``.
+"""``stsseg prepare``: Kaggle-layout HDF5 -> ``{train,valid,test}/{images,masks}/<CASE>_<z>.png``.
 
-Order matters for honest numbers: the whole file is validated first, then patients are split,
-then slices are selected per split. Outputs are built in a temporary directory and renamed
-into place only when complete.
+Order matters for honest numbers: the whole file is validated first (one patient at a time, so
+memory does not grow with the number of patients), then patients are split, then the canvas is
+chosen from the largest slice (no voxel is ever cropped), then slices are selected per split and
+written. Outputs are built in a temporary directory and renamed into place only when complete.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,19 +20,25 @@ from sts_seg.errors import ConfigError
 from sts_seg.io import h5, png
 from sts_seg.io.atomic import check_writable_dir, staged_dir
 from sts_seg.io.manifest import MANIFEST, SliceRow, write_manifest
+from sts_seg.io.tables import write_json
+from sts_seg.prepare.canvas import Canvas, plan_canvas
 from sts_seg.prepare.fingerprint import fingerprint
 from sts_seg.progress import ProgressFn, no_progress
+
+SPEC = "spec.json"
 
 
 @dataclass
 class PrepareResult:
-    """Where the dataset went, the split, and slice counts per split."""
+    """Where the dataset went, the split, the canvas (and why), slice counts per split, notes."""
 
     output: Path
     splits: dict[str, list[str]]
+    canvas: Canvas
     slices: dict[str, int] = field(default_factory=dict)
     tumour_slices: dict[str, int] = field(default_factory=dict)
     native_shapes: dict[str, tuple[int, int, int]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
 
 def _export_patient(spec: SliceSpec, vol: h5.Volume, split: str, zs: list[int], root: Path) -> list[SliceRow]:
@@ -45,22 +51,22 @@ def _export_patient(spec: SliceSpec, vol: h5.Volume, split: str, zs: list[int], 
         png.write_mask(root / split / "masks" / name, mask_c)
         rows.append(
             SliceRow(
-                split,
-                vol.patient,
-                z,
-                f"{split}/images/{name}",
-                f"{split}/masks/{name}",
-                int(mask_c.sum()),
-                vol.ct.shape[0],
-                p.native_h,
-                p.native_w,
-                p.mode,
-                p.size,
-                p.offset_y,
-                p.offset_x,
+                split, vol.patient, vol.patient, z, f"{split}/images/{name}", f"{split}/masks/{name}",
+                int(mask_c.sum()), vol.ct.shape[0], p.native_h, p.native_w, p.mode, p.canvas_h, p.canvas_w,
+                p.offset_y, p.offset_x,
             )
-        )
+        )  # fmt: skip
     return rows
+
+
+def _validate(h5_path: Path, progress: ProgressFn) -> dict[str, tuple[int, int, int]]:
+    """Read and check every patient once, keeping only the shapes."""
+    patients = h5.list_patients(h5_path)
+    shapes = {}
+    for i, pid in enumerate(patients):
+        shapes[pid] = h5.read_volume(h5_path, pid).ct.shape
+        progress(i + 1, len(patients), f"checking {pid}")
+    return shapes
 
 
 def prepare(*, cfg: Config, force: bool = False, progress: ProgressFn = no_progress) -> PrepareResult:
@@ -69,43 +75,39 @@ def prepare(*, cfg: Config, force: bool = False, progress: ProgressFn = no_progr
         raise ConfigError("no HDF5 input: pass --h5 PATH or set data.h5 in the config")
     h5_path, output = Path(cfg.data.h5), Path(cfg.data.dataset)
     check_writable_dir(output, force, "dataset directory")
-    patients = h5.list_patients(h5_path)
-    volumes = {pid: h5.read_volume(h5_path, pid) for pid in patients}  # validates everything first
+    shapes = _validate(h5_path, progress)  # every patient is checked before anything is written
+    patients = sorted(shapes)
+    split = cfg.split
     splits = split_patients(
-        patients, seed=cfg.split.seed, fractions=cfg.split.fractions, explicit=cfg.split.explicit, source=str(h5_path)
+        patients, seed=split.seed, fractions=split.fractions, explicit=split.explicit, source=str(h5_path)
     )
     where = {pid: s for s in SPLITS for pid in splits[s]}
-    result = PrepareResult(Path(output), splits, native_shapes={p: v.ct.shape for p, v in volumes.items()})
+    canvas = plan_canvas({p: s for p, s in shapes.items() if p in where}, cfg.model, cfg.prepare.geometry)
+    spec = cfg.slice_spec(canvas.side)
+    result = PrepareResult(output, splits, canvas, native_shapes=shapes, notes=list(canvas.notes))
     rows: list[SliceRow] = []
     prints = {}
-    spec = cfg.slice_spec
     with staged_dir(output, force, "dataset directory") as root:
         for s in SPLITS:
             for sub in ("images", "masks"):
                 (root / s / sub).mkdir(parents=True)
         todo = [p for p in patients if p in where]
         for i, pid in enumerate(todo):
-            vol, split = volumes[pid], where[pid]
+            vol, part = h5.read_volume(h5_path, pid), where[pid]
             rng = np.random.default_rng([cfg.prepare.seed, patients.index(pid)])
-            zs = select_slices(vol.label, getattr(cfg.prepare.select, split), cfg.prepare.negative_ratio, rng)
-            rows += _export_patient(spec, vol, split, zs, root)
+            zs = select_slices(vol.label, getattr(cfg.prepare.select, part), cfg.prepare.negative_ratio, rng)
+            rows += _export_patient(spec, vol, part, zs, root)
             facts = fingerprint(vol.ct, vol.pet, vol.label, cfg.data.spacing_mm)
-            prints[pid] = {"split": split, "slices_exported": len(zs), **facts}
+            prints[pid] = {"split": part, "slices_exported": len(zs), **facts}
             progress(i + 1, len(todo), pid)
         write_manifest(root / MANIFEST, rows)
-        meta = {"source": str(Path(h5_path).resolve()), "spacing_mm": list(cfg.data.spacing_mm)}
-        (root / "split.json").write_text(json.dumps({**meta, **splits}, indent=2))
-        (root / "fingerprint.json").write_text(
-            json.dumps(
-                {
-                    **meta,
-                    "image_size": cfg.model.image_size,
-                    "geometry": cfg.prepare.geometry,
-                    "image_mode": cfg.prepare.image_mode,
-                    "patients": prints,
-                },
-                indent=2,
-            )
+        meta = {"source": str(h5_path.resolve()), "spacing_mm": list(cfg.data.spacing_mm)}
+        write_json(root / "split.json", {**meta, **splits})
+        write_json(root / SPEC, spec.to_dict())
+        canvas_facts = {"canvas": canvas.side, "divisor": spec.divisor, "canvas_reason": canvas.reason}
+        write_json(
+            root / "fingerprint.json",
+            {**meta, **canvas_facts, "geometry": spec.geometry, "image_mode": spec.image_mode, "patients": prints},
         )
         dump_config(cfg, root / "config.yaml")
     for s in SPLITS:

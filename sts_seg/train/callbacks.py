@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import keras
 import numpy as np
 
+from sts_seg.config import Config
 from sts_seg.core import pictures
 from sts_seg.io import png
 from sts_seg.io.atomic import staged_file
+from sts_seg.train.arrays import SliceArrays
 from sts_seg.train.plots import plot_history, read_history
+from sts_seg.train.state import STATE, ResumableEarlyStopping, ResumableReducer, StateWriter
 
 
 class LearningRateLogger(keras.callbacks.Callback):
@@ -52,3 +56,58 @@ class PlotCallback(keras.callbacks.Callback):
         rows = read_history(self.history_csv)
         if rows:
             plot_history(rows, self.out)
+
+
+def _preview_indices(data: SliceArrays, n: int) -> np.ndarray:
+    """The ``n`` validation slices with the most tumour (evenly spread over the ranking)."""
+    order = np.argsort(-data.masks.reshape(len(data), -1).sum(1, dtype=np.int64), kind="stable")
+    pos = order[: max(1, int(data.tumour.sum()))]
+    return np.sort(pos[np.linspace(0, len(pos) - 1, min(n, len(pos))).round().astype(int)])
+
+
+def build_callbacks(
+    cfg: Config,
+    run: Path,
+    valid: SliceArrays,
+    state: dict,
+    best_weights: list | None,
+    extra: Sequence[keras.callbacks.Callback] = (),
+) -> list[keras.callbacks.Callback]:
+    """In order: log the epoch's LR, write the CSV and plot, reduce the LR, stop early,
+    checkpoint best and last, then save every callback's state (so ``--resume`` is exact).
+    ``state``: a resumed run's ``train_state.json`` ({} for a fresh run)."""
+    t, mon = cfg.train, cfg.train.monitor
+    mode = "min" if mon == "val_loss" else "max"
+    out: list[keras.callbacks.Callback] = [
+        LearningRateLogger(),
+        keras.callbacks.CSVLogger(str(run / "history.csv"), append=bool(state)),
+        PlotCallback(run / "history.csv", run / "plots" / "curves.png"),
+    ]
+    reducer = stopper = None
+    if t.reducer.enabled:
+        r = t.reducer
+        reducer = ResumableReducer(
+            monitor=mon, mode=mode, factor=r.factor, patience=r.patience, min_lr=r.min_lr, verbose=0,
+            restore=state.get("reducer"),
+        )  # fmt: skip
+        out.append(reducer)
+    if t.early_stopping.enabled:
+        es = t.early_stopping
+        stopper = ResumableEarlyStopping(
+            monitor=mon, mode=mode, patience=es.patience, restore_best_weights=es.restore_best,
+            restore=state.get("early_stopping"), best_weights=best_weights,
+        )  # fmt: skip
+        out.append(stopper)
+    best = keras.callbacks.ModelCheckpoint(
+        str(run / "best.keras"), monitor=mon, mode=mode, save_best_only=True,
+        initial_value_threshold=state.get("best_checkpoint"),
+    )  # fmt: skip
+    out += [
+        best,
+        keras.callbacks.ModelCheckpoint(str(run / "last.keras")),
+        StateWriter(run / STATE, reducer, stopper, best),
+    ]
+    if t.preview_images:
+        idx = _preview_indices(valid, t.preview_images)
+        out.append(PreviewCallback(valid.images[idx], valid.masks[idx], run / "previews"))
+    return [*out, *extra]

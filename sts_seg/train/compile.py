@@ -1,0 +1,51 @@
+"""Runtime set-up (seeds, determinism, precision) and model compilation (optimiser, loss, metrics)."""
+
+from __future__ import annotations
+
+import platform
+import sys
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from sts_seg import __version__
+from sts_seg.config import TrainConfig
+from sts_seg.model.losses import make_loss
+from sts_seg.train.epoch_metrics import SeedPixelAgreement, TumourDice
+
+
+def versions() -> dict[str, str]:
+    """Versions of everything that decides a run's numbers."""
+    return {
+        "python": sys.version.split()[0],
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy": np.__version__,
+        "stsseg": __version__,
+        "platform": platform.platform(),
+    }
+
+
+def setup_runtime(t: TrainConfig) -> None:
+    """Seed Python/NumPy/TF, op determinism, precision policy."""
+    keras.utils.set_random_seed(t.seed)
+    if t.deterministic:
+        tf.config.experimental.enable_op_determinism()
+    keras.mixed_precision.set_global_policy(t.precision)
+
+
+def compile_model(model: keras.Model, t: TrainConfig, num_classes: int) -> keras.Model:
+    """Compile with the configured optimiser, loss and the tumour Dice (+ the original's metric)."""
+    clip = {"clipvalue": t.clipvalue} if t.clipvalue else {}
+    if t.optimizer == "adam":
+        opt = keras.optimizers.Adam(t.learning_rate, **clip)
+    elif t.optimizer == "adamw":
+        opt = keras.optimizers.AdamW(t.learning_rate, weight_decay=t.weight_decay, **clip)
+    else:
+        opt = keras.optimizers.SGD(t.learning_rate, momentum=0.99, nesterov=True, **clip)
+    metrics: list[keras.metrics.Metric] = [TumourDice()]
+    if t.log_seed_metric:
+        metrics.append(SeedPixelAgreement())
+    model.compile(optimizer=opt, loss=make_loss(t, num_classes), metrics=metrics, jit_compile=False)
+    return model
