@@ -37,7 +37,7 @@ def run(quick: bool = False) -> list[dict]:
         },
         {
             "stage": "prepare",
-            "case": f"demo phantom -> {cfg.model.image_size} px PNG",
+            "case": f"demo phantom -> {res.canvas.side} px PNG",
             "value": n / best,
             "unit": "slices/s",
             "note": f"{n} slices in {best:.1f} s (validate + split + write)",

@@ -60,7 +60,7 @@ def slices_figure(n: int = 4) -> None:
         img = png.read_image(DEMO / "dataset" / "test" / "images" / f"{name}.png")
         truth = png.read_mask(DEMO / "dataset" / "test" / "masks" / f"{name}.png")
         pred = png.read_mask(DEMO / "infer" / f"{name}.png")
-        crop = np.s_[16:112, 16:112]  # the body sits in the middle of the 128 px canvas
+        crop = np.s_[:, :]  # the canvas holds the whole slice (112 px for the phantom)
         tiles.append(
             [
                 img[crop],

@@ -262,3 +262,31 @@ def test_synth_refuses_an_existing_file_without_force(runner, in_tmp):
     result = runner.invoke(app, ["synth", "--output", str(out), "--patients", "1"])
     _one_line_error(result, "existing.h5", "--force")
     assert out.read_text() == "keep me"
+
+
+# --------------------------------------------------------------------------- augment
+
+
+def test_augment_writes_the_batch_and_reports_it(runner, in_tmp, hand_h5):
+    assert runner.invoke(app, ["prepare", "--h5", str(hand_h5), "-o", "ds", *SMALL]).exit_code == 0
+    train_before = sorted(p.name for p in (in_tmp / "ds" / "train" / "images").iterdir())
+    cfg = in_tmp / "aug.yaml"
+    cfg.write_text("augment:\n  offline:\n    - {name: hflip}\n    - {name: rotate, angles: [90, 180]}\n")
+    result = runner.invoke(app, ["augment", str(cfg), "--dataset", "ds"])
+    assert result.exit_code == 0, result.output
+    n = len(train_before)
+    assert f"{n} source pairs -> {3 * n} augmented pairs" in result.stdout
+    assert "train/, valid/ and test/ are untouched" in result.stdout
+    out = sorted(p.name for p in (in_tmp / "ds" / "augmented" / "images").iterdir())
+    assert out == sorted(f"{t}{name}" for t in ("hflipped_", "rotated_90_", "rotated_180_") for name in train_before)
+    assert sorted(p.name for p in (in_tmp / "ds" / "train" / "images").iterdir()) == train_before
+    rerun = runner.invoke(app, ["augment", str(cfg), "--dataset", "ds"])
+    assert rerun.exit_code == 0, rerun.output  # an earlier batch is replaced without --force
+
+
+def test_augment_without_ops_says_how_to_configure_them(runner, in_tmp, hand_h5):
+    assert runner.invoke(app, ["prepare", "--h5", str(hand_h5), "-o", "ds", *SMALL]).exit_code == 0
+    result = runner.invoke(app, ["augment", "--dataset", "ds"])
+    assert result.exit_code == 1
+    assert "augment.offline" in result.stderr
+    assert not (in_tmp / "ds" / "augmented").exists()

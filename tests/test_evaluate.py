@@ -389,3 +389,31 @@ def test_evaluate_with_the_trained_model(dataset48, model_path, tiny_h5, tmp_pat
     assert abs(_f(row["dice"]) - expected) <= tol
     assert abs(float(row["pred_volume_mm3"]) - float(vol.sum()) * VOXEL_MM3) <= unsure * VOXEL_MM3
     assert rep.per_patient.rows[0]["dice"] == pytest.approx(_f(row["dice"]), rel=1e-5)
+
+
+def test_a_folder_without_manifest_gets_2d_scores_overlays_and_a_note(eval_ds, tmp_path):
+    """Any {train,valid,test}/{images,masks} tree (e.g. the original's PNG dataset) is scored per image."""
+    ds = tmp_path / "plain"
+    for split in ("train", "valid", "test"):
+        shutil.copytree(eval_ds / split, ds / split)
+    preds = tmp_path / "preds"
+    preds.mkdir()
+    names = sorted(p.name for p in (ds / "test" / "masks").iterdir())
+    for k, name in enumerate(names):  # half the slices predicted exactly, the others empty
+        mask = png.read_mask(ds / "test" / "masks" / name)
+        png.write_mask(preds / name, mask if k % 2 == 0 else np.zeros_like(mask))
+    rep = evaluate(ecfg(), ds, tmp_path / "rep", predictions=preds)
+    assert rep.per_patient is None
+    assert any("no manifest.csv" in n for n in rep.notes)
+    files = sorted(p.name for p in (tmp_path / "rep").iterdir())
+    assert files == ["evaluation.csv", "overlays", "per_image.csv", "summary.json"]
+    rows = {r["image"]: r for r in _rows(tmp_path / "rep" / "per_image.csv")}
+    for k, name in enumerate(names):
+        truth = png.read_mask(ds / "test" / "masks" / name) > 0
+        row = rows[name[:-4]]
+        if not truth.any():
+            continue
+        assert _f(row["dice"]) == (1.0 if k % 2 == 0 else 0.0)
+        assert _f(row["gt_volume_mm3"]) == truth.sum()  # pixel units without a manifest
+    assert json.loads((tmp_path / "rep" / "summary.json").read_text())["per_patient_3d"] is None
+    assert list((tmp_path / "rep" / "overlays").iterdir())

@@ -224,3 +224,36 @@ def test_bad_inputs_raise():
         surface_metrics(np.zeros((3, 3)), np.zeros((3, 3)), (1.0,))  # checked even when empty
     with pytest.raises(ValueError, match="shape"):
         surface_metrics(m, np.ones((3, 4)), (1.0, 1.0))
+
+
+# ---------------------------------------------------------------- medpy (nnU-Net's evaluation) as oracle
+
+
+@pytest.mark.parametrize(("shape", "spacing"), CASES)
+@pytest.mark.parametrize("seed", range(4))
+def test_pooled_hd95_is_medpy_and_max_directed_is_never_smaller(shape, spacing, seed):
+    from medpy.metric.binary import assd as medpy_assd
+    from medpy.metric.binary import hd95 as medpy_hd95
+
+    rng = np.random.default_rng(77 + 1000 * seed + len(shape))
+    pred, truth = _random_mask(rng, shape), _random_mask(rng, shape)
+    pooled = hd95(pred, truth, spacing, convention="pooled")
+    assert pooled == pytest.approx(medpy_hd95(pred, truth, voxelspacing=spacing), abs=1e-9)
+    assert hd95(pred, truth, spacing, convention="max_directed") >= pooled - 1e-12
+    # medpy 0.5.2's ASSD pools both directed sets, as ours does
+    assert assd(pred, truth, spacing) == pytest.approx(medpy_assd(pred, truth, voxelspacing=spacing), abs=1e-9)
+
+
+def test_the_two_hd95_conventions_differ_on_a_hand_case():
+    """Truth a 1 x 10 bar, prediction the same bar plus one voxel 10 mm away (1 mm voxels)."""
+    truth = np.zeros((1, 30), bool)
+    truth[0, :10] = True
+    pred = truth.copy()
+    pred[0, 19] = True
+    # pred->truth: 0 x10, 10 (the far voxel); truth->pred: 0 x10 -> max directed P95 = P95 of [0]*10+[10]
+    expected_max = float(np.percentile([0.0] * 10 + [10.0], 95))
+    expected_pooled = float(np.percentile([0.0] * 20 + [10.0], 95))
+    assert hd95(pred, truth, (1.0, 1.0)) == pytest.approx(expected_max)
+    assert hd95(pred, truth, (1.0, 1.0), convention="pooled") == pytest.approx(expected_pooled)
+    assert expected_max == pytest.approx(5.0)
+    assert expected_pooled == pytest.approx(0.0)

@@ -88,11 +88,11 @@ def augment(
     cfg = config_from(config, overrides, {"data.dataset": dataset})
     with progress_bar("augment") as progress:
         res = run_augment(cfg=cfg, force=force, progress=progress)
-    title = f"{res.dataset}/train: {res.sources} source pairs -> {res.outputs} augmented pairs"
-    table = Table("operation", "outputs", title=title)
+    table = Table("operation", "outputs")
     for op, n in res.per_op.items():
         table.add_row(op, str(n))
     console.print(table)
+    console.print(f"{res.dataset}/train: {res.sources} source pairs -> {res.outputs} augmented pairs")
     if res.kept_in_train:
         err_console.print(
             f"note: train/ already holds {len(res.kept_in_train)} augmented-looking file(s) "

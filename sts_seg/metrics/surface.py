@@ -25,9 +25,9 @@ Conventions (both match current MONAI, ``monai.metrics``):
 * ``assd`` = mean of the *concatenation* of both directed sets, i.e. the sum of all distances
   divided by (|S_pred| + |S_truth|), the literature definition (Heimann et al., IEEE TMI 2009).
   This is MONAI ``SurfaceDistanceMetric(symmetric=True)`` since MONAI PR #3824 (2022, issue
-  #3788: ``torch.cat`` of the two sets, then ``mean``). medpy's ``assd`` (medpy issue #108) and
-  MONAI before that PR take the mean of the two directed means instead; the two agree only
-  when both surfaces have the same number of voxels.
+  #3788: ``torch.cat`` of the two sets, then ``mean``) and medpy 0.5.2's ``assd`` (a test
+  checks it). MONAI before that PR took the mean of the two directed means instead; the two
+  agree only when both surfaces have the same number of voxels.
 
 Empty masks: every metric is NaN with a reason ("empty prediction", "empty truth",
 "both empty"), never 0 and never inf.

@@ -9,7 +9,7 @@ exactly the batches that an uninterrupted run sees from epoch k on.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -45,38 +45,59 @@ def epoch_indices(tumour: np.ndarray, n_samples: int, fraction: float | None, se
     return out
 
 
-def _batches(
-    data: SliceArrays, t: TrainConfig, ops: Sequence[Op], steps: int, first_epoch: int
-) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    bs = t.batch_size
-    for epoch in range(first_epoch, t.epochs):
-        order = epoch_indices(data.tumour, steps * bs, t.tumour_fraction, t.seed, epoch)
-        for step in range(steps):
-            idx = order[step * bs : (step + 1) * bs]
-            images, masks = data.images[idx].copy(), data.masks[idx].copy()
-            for j in range(len(idx)) if ops else ():
-                rng = np.random.default_rng([t.seed, epoch, 1, step * bs + j])
-                img, msk = apply_online(images[j], masks[j], ops, rng)
-                images[j], masks[j] = img, msk
-            yield images, masks
+def _stream_indices(data: SliceArrays, t: TrainConfig, steps: int, first_epoch: int) -> np.ndarray:
+    """``(N, 3)`` int64 rows ``(epoch, position in epoch, slice index)`` for epochs ``first_epoch ..``."""
+    n = steps * t.batch_size
+    rows = [
+        np.stack([np.full(n, e), np.arange(n), epoch_indices(data.tumour, n, t.tumour_fraction, t.seed, e)], 1)
+        for e in range(first_epoch, t.epochs)
+    ]
+    return np.concatenate(rows) if rows else np.zeros((0, 3), np.int64)
+
+
+def _online(ops: Sequence[Op], seed: int, shape: tuple[int, ...]):
+    """A per-sample tf.data map running the numpy ops with ``default_rng([seed, epoch, 1, position])``."""
+
+    def np_fn(image: np.ndarray, mask: np.ndarray, key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        rng = np.random.default_rng([seed, int(key[0]), 1, int(key[1])])
+        img, msk = apply_online(image, mask, ops, rng)
+        return np.ascontiguousarray(img, dtype=np.uint8), np.ascontiguousarray(msk, dtype=np.uint8)
+
+    def fn(image: tf.Tensor, mask: tf.Tensor, key: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        img, msk = tf.numpy_function(np_fn, [image, mask, key], [tf.uint8, tf.uint8], stateful=False)
+        img.set_shape(shape)
+        msk.set_shape(shape[:2])
+        return img, msk
+
+    return fn
 
 
 def train_dataset(
     data: SliceArrays, t: TrainConfig, ops: Sequence[Op], num_classes: int, first_epoch: int = 0
 ) -> tf.data.Dataset:
-    """Batches for epochs ``first_epoch .. t.epochs - 1`` (``steps_per_epoch`` each), one-hot masks."""
+    """Batches for epochs ``first_epoch .. t.epochs - 1`` (``steps_per_epoch`` each), one-hot masks.
+
+    The slices live in two non-trainable variables and are gathered by index (no Python in the
+    loop unless on-the-fly ops are configured; those run per sample, keyed by (epoch, position))."""
     steps = steps_per_epoch(len(data), t)
-    shape = data.images.shape[1:]
-    sig = (
-        tf.TensorSpec((None, *shape), tf.uint8),
-        tf.TensorSpec((None, *shape[:2]), tf.uint8),
-    )
-    ds = tf.data.Dataset.from_generator(lambda: _batches(data, t, ops, steps, first_epoch), output_signature=sig)
+    keys = _stream_indices(data, t, steps, first_epoch)
+    images = tf.Variable(data.images, trainable=False)
+    masks = tf.Variable(data.masks, trainable=False)
+    ds = tf.data.Dataset.from_tensor_slices(keys)
 
-    def to_model(images: tf.Tensor, masks: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        return tf.cast(images, tf.float32), tf.one_hot(tf.cast(masks, tf.int32), num_classes, dtype=tf.float32)
+    def gather(key: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+        return tf.gather(images, key[2]), tf.gather(masks, key[2]), key
 
-    return ds.map(to_model, num_parallel_calls=1).prefetch(2)
+    ds = ds.map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    if ops:
+        ds = ds.map(_online(ops, t.seed, data.images.shape[1:]), num_parallel_calls=2, deterministic=True)
+    else:
+        ds = ds.map(lambda image, mask, key: (image, mask))
+
+    def to_model(image: tf.Tensor, mask: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        return tf.cast(image, tf.float32), tf.one_hot(tf.cast(mask, tf.int32), num_classes, dtype=tf.float32)
+
+    return ds.batch(t.batch_size).map(to_model, num_parallel_calls=1).prefetch(2)
 
 
 def eval_dataset(data: SliceArrays, num_classes: int, batch_size: int, cache: bool = True) -> tf.data.Dataset:

@@ -8,13 +8,14 @@ from pathlib import Path
 import numpy as np
 
 from sts_seg.io.atomic import staged_file
+from sts_seg.io.reading import reading
 
 
 def read_history(path: Path) -> list[dict[str, float]]:
     """Rows of a Keras CSVLogger file as floats ([] if absent)."""
     if not Path(path).is_file():
         return []
-    with open(path, newline="") as fh:
+    with reading(path, "training history", "start a new run with --force"), open(path, newline="") as fh:
         return [{k: float(v) for k, v in row.items() if v not in ("", None)} for row in csv.DictReader(fh)]
 
 
