@@ -23,7 +23,7 @@ def run(quick: bool = False) -> list[dict]:
         best, n = float("inf"), 0
         for i in range(1 if quick else 3):
             t0 = time.perf_counter()
-            res = prepare(cfg=cfg.updated({"data.h5": h5, "data.dataset": Path(tmp) / f"ds{i}"}))
+            res = prepare(cfg=cfg.updated({"data.source": h5, "data.dataset": Path(tmp) / f"ds{i}"}))
             best = min(best, time.perf_counter() - t0)
             n = sum(res.slices.values())
     voxels = sum(z * y * x for z, y, x in shapes.values())

@@ -62,7 +62,7 @@ def dice_np(pred: np.ndarray, truth: np.ndarray) -> float:
 @pytest.fixture(scope="session")
 def prepared48(tiny_h5: Path, tmp_path_factory: pytest.TempPathFactory) -> PrepareResult:
     """``tiny_h5`` prepared at 48 px (pad geometry, train: labeled + negatives, valid/test: all)."""
-    res = prepare(cfg=cfg48(f"data.h5={tiny_h5}", f"data.dataset={tmp_path_factory.mktemp('ds48') / 'ds'}"))
+    res = prepare(cfg=cfg48(f"data.source={tiny_h5}", f"data.dataset={tmp_path_factory.mktemp('ds48') / 'ds'}"))
     expected = {"train": TRAIN_PATIENTS, "valid": VALID_PATIENTS, "test": TEST_PATIENTS}
     if res.splits != expected:
         raise AssertionError(f"tiny_h5 split changed: {res.splits} != {expected}")
@@ -93,7 +93,8 @@ def predictor48(model_path: Path):
     """``(predictor, slice spec)`` of the session model, batches of 4."""
     from sts_seg.infer.loading import load_predictor
 
-    return load_predictor(model_path, cfg48(), 4)
+    predictor, spec, _card = load_predictor(model_path, cfg48(), 4)
+    return predictor, spec
 
 
 #: softmax margin below which an argmax may flip with float rounding (another kernel, batch size)
@@ -124,9 +125,14 @@ def assert_same_labels(actual: np.ndarray, expected: np.ndarray, confident: np.n
         raise AssertionError(f"{what}: {bad} confident pixel(s) differ from the model's prediction")
 
 
-def volume_args(cfg: Config, spec) -> dict:
-    """The keyword settings ``infer_volumes`` takes (as ``sts_seg.infer.infer`` passes them)."""
-    return {"spec": spec, "spacing_mm": cfg.data.spacing_mm, "postprocessing": cfg.postprocess.model_dump()}
+def run_volumes(predictor48, h5_path: Path, out: Path, **kw):
+    """``infer_source`` on a Kaggle-layout file with the session model (as ``sts_seg.infer.infer`` calls it)."""
+    from sts_seg.infer.volumes import VolumeSettings, infer_source
+    from sts_seg.sources.kaggle import KaggleH5
+
+    predictor, spec = predictor48
+    source = KaggleH5(h5_path, (5.0, 5.0, 5.0))
+    return infer_source(predictor, source, out, settings=VolumeSettings(spec), **kw)
 
 
 def fit(cfg: Config, dataset: Path, run: Path, resume: bool = False, force: bool = False):

@@ -82,13 +82,13 @@ def test_prepare_killed_part_way(tiny_h5, tmp_path):
     body = f"""
 from sts_seg.config import load_config
 from sts_seg.prepare import prepare
-cfg = load_config(None, {_sets(f"data.h5={tiny_h5}", f"data.dataset={out}")})
+cfg = load_config(None, {_sets(f"data.source={tiny_h5}", f"data.dataset={out}")})
 prepare(cfg=cfg, progress=lambda d, t, label: None if label.startswith("checking") else stall())
 """
     run_and_kill(body, tmp_path / "marker")
     assert not out.exists()
     assert len(hidden(tmp_path)) == 1  # the killed run's temporary folder
-    res = prepare(cfg=cfg48(f"data.h5={tiny_h5}", f"data.dataset={out}"))
+    res = prepare(cfg=cfg48(f"data.source={tiny_h5}", f"data.dataset={out}"))
     assert res.output == out
     assert hidden(tmp_path) == []
 
@@ -99,11 +99,11 @@ def test_prepare_terminated_cleans_up_at_once(tiny_h5, tmp_path):
 from sts_seg.cli import main
 sys.argv = ["stsseg", "prepare", "--h5", "{tiny_h5}", "-o", "{out}", *sum((["--set", o] for o in {_sets()}), [])]
 import sts_seg.prepare as P
-real = P._export_patient
+real = P.write_manifest
 def slow(*a, **k):
     stall()
     return real(*a, **k)
-P._export_patient = slow
+P.write_manifest = slow  # every case is written: terminated just before the dataset is complete
 main()
 """
     rc = run_and_kill(body, tmp_path / "marker", sig=signal.SIGTERM)
@@ -170,7 +170,7 @@ def test_infer_volumes_killed_part_way(tiny_h5, model_path, tmp_path):
     body = f"""
 from sts_seg.config import load_config
 from sts_seg.infer import infer
-cfg = load_config(None, {_sets(f"data.h5={tiny_h5}", f"infer.output={out}", f"infer.model={model_path}")})
+cfg = load_config(None, {_sets(f"data.source={tiny_h5}", f"infer.output={out}", f"infer.model={model_path}")})
 infer(cfg=cfg, progress=lambda d, t, label: stall() if d == 2 else None)
 """
     run_and_kill(body, tmp_path / "marker")

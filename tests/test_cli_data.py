@@ -93,7 +93,7 @@ def test_prepare_missing_h5_is_one_line_exit_1(runner, in_tmp):
 
 def test_prepare_without_h5_names_the_fix(runner, in_tmp):
     result = runner.invoke(app, ["prepare"])
-    _one_line_error(result, "--h5", "data.h5")
+    _one_line_error(result, "--source", "data.source")
 
 
 def test_bad_config_key_in_file(runner, in_tmp, hand_h5):
@@ -130,7 +130,9 @@ def test_corrupt_h5_names_the_file(runner, in_tmp):
 def test_invalid_h5_names_the_patient(runner, in_tmp):
     with h5py.File(in_tmp / "bad.h5", "w") as f:
         for g in ("ct_data", "pet_data", "label_data"):
-            f.create_group(g).create_dataset("STS_004", data=np.zeros((3, 8, 8), np.float32))
+            for pid in ("STS_002", "STS_003", "STS_004"):
+                f.create_group(g) if g not in f else None
+                f[g].create_dataset(pid, data=np.zeros((3, 8, 8), np.float32))
         f["ct_data"]["STS_004"][0, 0, 0] = np.nan
     result = runner.invoke(app, ["prepare", "--h5", "bad.h5", "-o", "ds"])
     _one_line_error(result, "ct_data/STS_004")
@@ -226,7 +228,7 @@ def test_prepare_refuses_a_non_empty_output_without_force(runner, in_tmp, hand_h
 
 
 def test_prepare_uses_data_h5_and_dataset_from_the_config(runner, in_tmp, hand_h5):
-    result = runner.invoke(app, ["prepare", "--set", f"data.h5={hand_h5}", *SMALL])
+    result = runner.invoke(app, ["prepare", "--set", f"data.source={hand_h5}", *SMALL])
     assert result.exit_code == 0, result.output
     assert (in_tmp / "data" / "sts" / "manifest.csv").is_file()
 

@@ -112,9 +112,14 @@ def test_evaluate_bad_split(runner, in_tmp):
 
 
 def test_evaluate_h5_predictions_need_the_source(runner, in_tmp):
-    (in_tmp / "pred.h5").write_bytes(b"")
+    from sts_seg.io.h5 import write_label_h5
+
+    write_label_h5(in_tmp / "pred.h5", {"STS_001": np.zeros((2, 4, 4), np.uint8)})
     args = ["evaluate", "--dataset", "no_such_ds", "--predictions", "pred.h5", "-o", "rep"]
-    _one_line_error(runner.invoke(app, args), "--h5")
+    _one_line_error(runner.invoke(app, args), "--source")
+    (in_tmp / "junk.h5").write_bytes(b"")
+    args = ["evaluate", "--dataset", "no_such_ds", "--predictions", "junk.h5", "-o", "rep"]
+    _one_line_error(runner.invoke(app, args), "junk.h5", "not an HDF5 file")
 
 
 def test_evaluate_refuses_a_non_empty_output(runner, in_tmp, dataset48):
@@ -131,13 +136,13 @@ def test_evaluate_refuses_a_non_empty_output(runner, in_tmp, dataset48):
 
 
 def test_infer_needs_input_or_h5(runner, in_tmp):
-    _one_line_error(runner.invoke(app, ["infer", "--output", "out"]), "--input", "--h5")
+    _one_line_error(runner.invoke(app, ["infer", "--output", "out"]), "--input", "--source")
 
 
 def test_infer_refuses_both_input_and_h5(runner, in_tmp, tiny_h5):
     (in_tmp / "imgs").mkdir()
     result = runner.invoke(app, ["infer", "--input", "imgs", "--h5", str(tiny_h5), "--output", "out"])
-    _one_line_error(result, "--input", "--h5")
+    _one_line_error(result, "--input", "--source")
 
 
 def test_infer_needs_output(runner, in_tmp):

@@ -30,7 +30,7 @@ pytest_plugins = ["_pipeline"]
 
 
 def prepare(cfg: Config, h5_path: Path, out: Path):
-    return _prepare(cfg=cfg.updated({"data.h5": h5_path, "data.dataset": out}))
+    return _prepare(cfg=cfg.updated({"data.source": h5_path, "data.dataset": out}))
 
 
 def evaluate(cfg: Config, dataset: Path, out: Path, *, predictions=None, model_path=None, force=False):
@@ -39,6 +39,7 @@ def evaluate(cfg: Config, dataset: Path, out: Path, *, predictions=None, model_p
 
 
 REQUIRED = [
+    "case",
     "patient",
     "dice",
     "iou",
@@ -153,7 +154,7 @@ def test_summary_json_holds_stats_per_metric_and_empty_counts(perfect, eval_ds, 
     rows = [r for r in read_manifest(eval_ds) if r.split == "test"]
     n_empty = sum(r.tumour_pixels == 0 for r in rows)
     assert 0 < n_empty < len(rows)
-    assert s["patients"] == EVAL_TEST
+    assert s["cases"] == EVAL_TEST
     assert s["n_images"] == len(rows)
     assert s["predictions"] == str(perfect_preds)
     assert s["model"] is None

@@ -11,7 +11,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
-from _pipeline import SIZE, TEST_PATIENTS, assert_same_labels, cfg48, dice_np, keras_labels, overrides, volume_args
+from _pipeline import SIZE, TEST_PATIENTS, assert_same_labels, dice_np, keras_labels, overrides, run_volumes
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -19,7 +19,6 @@ from sts_seg.cli import app
 from sts_seg.errors import DataError, OverwriteError
 from sts_seg.io import h5, png
 from sts_seg.io.manifest import read_manifest
-from sts_seg.io.nifti import read_nifti
 
 pytest_plugins = ["_pipeline"]
 pytestmark = pytest.mark.tf
@@ -157,10 +156,8 @@ def test_a_folder_of_only_good_images_reports_no_failure(predictor48, in_dir, tm
 
 @pytest.fixture(scope="module")
 def volumes(predictor48, tiny_h5, tmp_path_factory):
-    from sts_seg.infer.volumes import infer_volumes
-
     out = tmp_path_factory.mktemp("vol") / "pred"
-    shapes = infer_volumes(predictor48[0], tiny_h5, out, **volume_args(cfg48(), predictor48[1]), nifti=True)
+    shapes = run_volumes(predictor48, tiny_h5, out, nifti_copies=True)
     return out, shapes
 
 
@@ -168,7 +165,8 @@ def test_volume_mode_writes_label_data_of_the_native_shape(volumes, tiny_h5):
     out, shapes = volumes
     patients = h5.list_patients(tiny_h5)
     assert len(patients) == 4
-    assert sorted(p.name for p in out.iterdir()) == sorted(["predictions.h5", *(f"{p}.nii.gz" for p in patients)])
+    names = ["predictions.h5", *(f"{p}{kind}.nii.gz" for p in patients for kind in ("", "_ct", "_pet"))]
+    assert sorted(p.name for p in out.iterdir()) == sorted(names)
     with h5py.File(out / "predictions.h5", "r") as f:
         assert sorted(f["label_data"]) == patients
         for pid in patients:
@@ -177,13 +175,20 @@ def test_volume_mode_writes_label_data_of_the_native_shape(volumes, tiny_h5):
             assert set(np.unique(f["label_data"][pid][()]).tolist()) <= {0, 1}
 
 
-def test_volume_mode_nifti_reads_back_equal(volumes):
+def test_volume_mode_nifti_reads_back_equal_with_nibabel(volumes, tiny_h5):
+    """Masks, CT and PET NIfTI copies share one 5 mm grid and hold the same voxels as the HDF5."""
+    import nibabel as nib
+
     out, _ = volumes
     labels = h5.read_labels(out / "predictions.h5")
     for pid, vol in labels.items():
-        arr, spacing = read_nifti(out / f"{pid}.nii.gz")
-        assert spacing == (5.0, 5.0, 5.0)
-        np.testing.assert_array_equal(arr, vol)
+        vol_src = h5.read_volume(tiny_h5, pid)
+        for kind, expected in (("", vol), ("_ct", np.rint(vol_src.ct)), ("_pet", vol_src.pet)):
+            img = nib.load(out / f"{pid}{kind}.nii.gz")
+            assert img.header.get_zooms()[:3] == (5.0, 5.0, 5.0)
+            # stored as (x, y, z) with the x and y axes pointing left and posterior (LPS)
+            assert nib.aff2axcodes(img.affine) == ("L", "P", "S")
+            np.testing.assert_allclose(np.asarray(img.dataobj).transpose(2, 1, 0), expected, atol=1e-6)
 
 
 def test_volume_mode_slices_exactly_as_prepare(volumes, dataset48, model_path, tiny_h5):
@@ -201,21 +206,17 @@ def test_volume_mode_slices_exactly_as_prepare(volumes, dataset48, model_path, t
 
 
 def test_volume_mode_subset_unknown_patient_and_overwrite(predictor48, tiny_h5, volumes, tmp_path):
-    from sts_seg.infer.volumes import infer_volumes
-
     out = tmp_path / "one"
-    shapes = infer_volumes(predictor48[0], tiny_h5, out, **volume_args(cfg48(), predictor48[1]), patients=["STS_002"])
+    shapes = run_volumes(predictor48, tiny_h5, out, cases=["STS_002"])
     assert list(shapes) == ["STS_002"]
     assert list(h5.read_labels(out / "predictions.h5")) == ["STS_002"]
     one, full = h5.read_labels(out / "predictions.h5"), h5.read_labels(volumes[0] / "predictions.h5")
     np.testing.assert_array_equal(one["STS_002"], full["STS_002"])
     assert sorted(p.name for p in out.iterdir()) == ["predictions.h5"]
     with pytest.raises(OverwriteError, match="--force"):
-        infer_volumes(predictor48[0], tiny_h5, out, **volume_args(cfg48(), predictor48[1]), patients=["STS_002"])
+        run_volumes(predictor48, tiny_h5, out, cases=["STS_002"])
     with pytest.raises(DataError, match="STS_999"):
-        infer_volumes(
-            predictor48[0], tiny_h5, tmp_path / "two", **volume_args(cfg48(), predictor48[1]), patients=["STS_999"]
-        )
+        run_volumes(predictor48, tiny_h5, tmp_path / "two", cases=["STS_999"])
     assert not (tmp_path / "two").exists()
 
 
@@ -237,7 +238,7 @@ def test_evaluate_scores_the_volume_predictions(volumes, tiny_h5, tmp_path):
     assert (rep / "summary.json").is_file()
     assert (rep / "evaluation.csv").is_file()
     assert (rep / "baseline_per_patient.csv").is_file()
-    assert "per-patient 3D tumour metrics" in result.stdout
+    assert "per-case 3D tumour metrics" in result.stdout
 
 
 # --------------------------------------------------------------------------- overwrite safety

@@ -42,7 +42,7 @@ def wide_h5(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _cfg(h5: Path, out: Path, *extra: str):
-    return load_config(None, [f"data.h5={h5}", f"data.dataset={out}", *SPLIT, *extra])
+    return load_config(None, [f"data.source={h5}", f"data.dataset={out}", *SPLIT, *extra])
 
 
 def test_an_explicit_canvas_that_would_crop_is_refused_before_anything_is_written(wide_h5, tmp_path):

@@ -172,7 +172,7 @@ def test_quantize_rounds_and_saturates():
 
 def _prepare(h5_path: Path, out: Path, overrides: list[str], force: bool = False):
     cfg = load_config(None, [*SMALL, *overrides])
-    return cfg, prepare(cfg=cfg.updated({"data.h5": h5_path, "data.dataset": out}), force=force)
+    return cfg, prepare(cfg=cfg.updated({"data.source": h5_path, "data.dataset": out}), force=force)
 
 
 @pytest.fixture(scope="module")
@@ -266,8 +266,8 @@ def test_prepare_fingerprint(pad_ds):
     assert (fp["canvas"], fp["divisor"]) == (32, 4)
     assert fp["canvas_reason"] == "model.image_size 32 (set in the config)"
     assert fp["geometry"] == "pad"
-    assert set(fp["patients"]) == {"P0", "P1", "P2"}
-    for i, (pid, info) in enumerate(sorted(fp["patients"].items())):
+    assert set(fp["cases"]) == {"P0", "P1", "P2"}
+    for i, (pid, info) in enumerate(sorted(fp["cases"].items())):
         assert info["shape"] == list(HAND_SHAPES[pid])
         assert info["spacing_mm"] == [5.0, 5.0, 5.0]
         assert info["tumour_voxels"] == 2 * 4 * 4
@@ -402,7 +402,7 @@ def test_partial_select_override_keeps_the_other_defaults(hand_h5, tmp_path):
     cfg = load_config(None, [*SMALL, "prepare.select.train=labeled"])
     assert cfg.prepare.select.valid == "all"
     assert cfg.prepare.select.test == "all"
-    res = prepare(cfg=cfg.updated({"data.h5": hand_h5, "data.dataset": tmp_path / "ds"}))
+    res = prepare(cfg=cfg.updated({"data.source": hand_h5, "data.dataset": tmp_path / "ds"}))
     assert res.slices["train"] == 2 * len(res.splits["train"])
 
 
@@ -579,7 +579,7 @@ def phantom_ds(tiny_h5, tmp_path_factory):
         "prepare.negative_ratio=0.5",
     ]
     cfg = load_config(None, overrides)
-    return cfg, out, prepare(cfg=cfg.updated({"data.h5": tiny_h5, "data.dataset": out}))
+    return cfg, out, prepare(cfg=cfg.updated({"data.source": tiny_h5, "data.dataset": out}))
 
 
 def test_phantom_prepare_splits_by_patient(phantom_ds, tiny_h5):
@@ -620,7 +620,7 @@ def test_phantom_masks_decode_to_0_1(phantom_ds):
 @pytest.mark.parametrize("geometry", ["pad", "resize"])
 def test_phantom_restacks_exactly(geometry, tiny_h5, tmp_path):
     cfg = load_config(None, ["model.image_size=48", "model.num_layers=3", f"prepare.geometry={geometry}"])
-    res = prepare(cfg=cfg.updated({"data.h5": tiny_h5, "data.dataset": tmp_path / "ds"}))
+    res = prepare(cfg=cfg.updated({"data.source": tiny_h5, "data.dataset": tmp_path / "ds"}))
     for pid in res.splits["valid"] + res.splits["test"]:
         vol, zs = _restack(tmp_path / "ds", pid)
         label = read_volume(tiny_h5, pid).label

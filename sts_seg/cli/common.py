@@ -31,6 +31,12 @@ SetOpt = Annotated[
     typer.Option("--set", help="Override a config key, e.g. --set train.epochs=3 (repeatable).", show_default=False),
 ]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Replace existing outputs.")]
+SourceOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--source", "--h5", help="A Kaggle-layout HDF5, or an autoPET / nnU-Net raw / HECKTOR folder (data.source)."
+    ),
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 

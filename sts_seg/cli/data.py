@@ -12,6 +12,7 @@ from sts_seg.cli.common import (
     ConfigArg,
     ForceOpt,
     SetOpt,
+    SourceOpt,
     config_from,
     console,
     err_console,
@@ -25,17 +26,32 @@ DatasetOpt = Annotated[Path | None, typer.Option("--dataset", help="Dataset fold
 
 @handle_errors
 def synth(
-    output: Annotated[Path, typer.Option("--output", "-o", help="HDF5 file to write (Kaggle layout).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="HDF5 file (kaggle_h5) or folder (NIfTI layouts).")],
     patients: Annotated[int, typer.Option(min=1, help="Number of patients.")] = 7,
     seed: Annotated[int, typer.Option(help="Random seed (same seed -> same file).")] = 0,
+    layout: Annotated[str, typer.Option(help="kaggle_h5, autopet, nnunet or hecktor.")] = "kaggle_h5",
+    spacing: Annotated[tuple[float, float, float], typer.Option(help="NIfTI layouts: voxel spacing z y x in mm.")] = (
+        3.0,
+        2.0,
+        2.0,
+    ),
     force: ForceOpt = False,
 ) -> None:
-    """Write a synthetic PET/CT phantom in the layout of lab_petct_vox_5.00mm.h5."""
+    """Write a synthetic PET/CT phantom: the layout of lab_petct_vox_5.00mm.h5, or NIfTI case folders."""
     from sts_seg.phantom import synth as run_synth
 
     with progress_bar("synth") as progress:
-        shapes = run_synth(output=output, n_patients=patients, seed=seed, force=force, progress=progress)
-    table = Table("patient", "slices (z)", "y", "x", title=f"{output}: {len(shapes)} patients, 5 mm voxels")
+        shapes = run_synth(
+            output=output,
+            n_patients=patients,
+            seed=seed,
+            layout=layout,
+            spacing=spacing,
+            force=force,
+            progress=progress,
+        )
+    mm = "5 mm voxels" if layout == "kaggle_h5" else f"{layout}, {'x'.join(f'{v:g}' for v in spacing)} mm (z y x)"
+    table = Table("case", "slices (z)", "y", "x", title=f"{output}: {len(shapes)} cases, {mm}")
     for pid, (z, y, x) in shapes.items():
         table.add_row(pid, str(z), str(y), str(x))
     console.print(table)
@@ -44,17 +60,17 @@ def synth(
 @handle_errors
 def prepare(
     config: ConfigArg = None,
-    h5: Annotated[Path | None, typer.Option("--h5", help="Kaggle-layout HDF5 (default: data.h5).")] = None,
+    source: SourceOpt = None,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Dataset folder (default: data.dataset).")
     ] = None,
     force: ForceOpt = False,
     overrides: SetOpt = None,
 ) -> None:
-    """HDF5 volumes -> 2D image/mask PNG dataset, split by patient."""
+    """Source volumes (HDF5 or NIfTI cases) -> 2D image/mask PNG dataset, split by patient."""
     from sts_seg.prepare import prepare as run_prepare
 
-    cfg = config_from(config, overrides, {"data.h5": h5, "data.dataset": output})
+    cfg = config_from(config, overrides, {"data.source": source, "data.dataset": output})
     with progress_bar("prepare") as progress:
         res = run_prepare(cfg=cfg, force=force, progress=progress)
     table = Table(
@@ -67,12 +83,13 @@ def prepare(
     for s in SPLITS:
         table.add_row(s, ", ".join(res.splits[s]), str(res.slices[s]), str(res.tumour_slices[s]))
     console.print(table)
-    sizes = sorted({shape[1:] for shape in res.native_shapes.values()})
-    console.print(f"native in-plane sizes: {', '.join(f'{h}x{w}' for h, w in sizes)}")
+    sizes = sorted({g.grid_shape[1:] for g in res.cases.values()})
+    console.print(f"source: {cfg.data.source} ({res.layout}, {len(res.cases)} cases)")
+    console.print(f"in-plane sizes of the slicing grid: {', '.join(f'{h}x{w}' for h, w in sizes)}")
     console.print(f"canvas {res.canvas.side} px: {res.canvas.reason}; no voxel is cropped")
     for note in res.notes:
         err_console.print(f"note: {note}", markup=False)
-    console.print("wrote manifest.csv, split.json, spec.json, fingerprint.json")
+    console.print("wrote manifest.csv, split.json, cases.json, spec.json, fingerprint.json")
 
 
 @handle_errors

@@ -13,6 +13,7 @@ from sts_seg.cli.common import (
     ConfigArg,
     ForceOpt,
     SetOpt,
+    SourceOpt,
     config_from,
     console,
     err_console,
@@ -42,9 +43,7 @@ def evaluate(
         Path | None,
         typer.Option("--predictions", help="Score a folder of predicted masks (same names), or a label_data HDF5."),
     ] = None,
-    h5: Annotated[
-        Path | None, typer.Option("--h5", help="Source HDF5 (PET for the baseline; truth for HDF5 predictions).")
-    ] = None,
+    source: SourceOpt = None,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Report folder (default: <run>/eval_<split>).")
     ] = None,
@@ -54,7 +53,7 @@ def evaluate(
     """Per-patient 3D tumour Dice, IoU, HD95/ASSD (mm) next to a PET-threshold baseline."""
     values = {
         "data.dataset": dataset,
-        "data.h5": h5,
+        "data.source": source,
         "eval.model": model,
         "eval.split": split,
         "eval.predictions": predictions,
@@ -69,21 +68,21 @@ def evaluate(
     render(report)
 
 
-COLUMNS = ("patient", "Dice", "baseline Dice", "IoU", "precision", "recall", "HD95 mm", "ASSD mm", "GT mL", "pred mL")
+COLUMNS = ("case", "Dice", "baseline Dice", "IoU", "precision", "recall", "HD95 mm", "ASSD mm", "GT mL", "pred mL")
 
 
 def render(report) -> None:
     """The per-patient table (model next to baseline), the 2D line, notes and the report path."""
     pp, base = report.per_patient, report.baseline
     if pp is not None and pp.rows:
-        by_patient = {r["patient"]: r for r in base.rows} if base else {}
-        t = Table(title=f"{report.split}: per-patient 3D tumour metrics (native grid)")
+        by_case = {r["case"]: r for r in base.rows} if base else {}
+        t = Table(title=f"{report.split}: per-case 3D tumour metrics (each case's own grid)")
         for col in COLUMNS:
-            t.add_column(col, justify="left" if col == "patient" else "right")
+            t.add_column(col, justify="left" if col == "case" else "right")
         for r in pp.rows:
-            b = by_patient.get(r["patient"], {})
+            b = by_case.get(r["case"], {})
             t.add_row(
-                r["patient"], f"[bold]{fmt(r['dice'])}[/]", fmt(b.get("dice")), fmt(r["iou"]), fmt(r["precision"]),
+                r["case"], f"[bold]{fmt(r['dice'])}[/]", fmt(b.get("dice")), fmt(r["iou"]), fmt(r["precision"]),
                 fmt(r["recall"]), fmt(r["hd95_mm"]), fmt(r["assd_mm"]), fmt(r["gt_volume_mm3"] / 1000),
                 fmt(r["pred_volume_mm3"] / 1000),
             )  # fmt: skip

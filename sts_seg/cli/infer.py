@@ -11,6 +11,7 @@ from sts_seg.cli.common import (
     ConfigArg,
     ForceOpt,
     SetOpt,
+    SourceOpt,
     config_from,
     console,
     err_console,
@@ -26,9 +27,9 @@ from sts_seg.errors import ConfigError
 def infer(
     config: ConfigArg = None,
     input: Annotated[Path | None, typer.Option("--input", "-i", help="Folder of images (png, jpg, bmp, tif).")] = None,
-    h5: Annotated[Path | None, typer.Option("--h5", help="Volume mode: a Kaggle-layout HDF5.")] = None,
-    patients: Annotated[
-        list[str] | None, typer.Option("--patients", help="Volume mode: patient ids (repeatable).")
+    source: SourceOpt = None,
+    cases: Annotated[
+        list[str] | None, typer.Option("--cases", "--patients", help="Volume mode: case ids (repeatable).")
     ] = None,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Output folder (masks; or predictions.h5 in volume mode).")
@@ -37,17 +38,17 @@ def infer(
     overlay: Annotated[
         bool | None, typer.Option("--overlay", help="Also write the mask blended over the input.")
     ] = None,
-    nifti: Annotated[bool | None, typer.Option("--nifti", help="Volume mode: also write NIfTI files.")] = None,
+    nifti: Annotated[bool | None, typer.Option("--nifti", help="HDF5 volumes: also write NIfTI (+ CT, PET).")] = None,
     force: ForceOpt = False,
     overrides: SetOpt = None,
 ) -> None:
-    """Masks (and overlays) for a folder of images (--input), or label volumes for an HDF5 file (--h5)."""
-    if input is not None and h5 is not None:
-        raise ConfigError("give one of --input DIR (images) or --h5 FILE (volumes), not both")
+    """Masks (and overlays) for a folder of images (--input), or one mask per case of a source (--source)."""
+    if input is not None and source is not None:
+        raise ConfigError("give one of --input DIR (images) or --source PATH (volumes), not both")
     values = {
         "infer.input": input,
-        "data.h5": h5,
-        "infer.patients": patients or None,
+        "data.source": source,
+        "infer.cases": cases or None,
         "infer.output": output,
         "infer.model": model,
         "infer.overlay": overlay,
@@ -67,8 +68,11 @@ def infer(
         if res.folder.failed:
             raise typer.Exit(1)
         return
-    extra = " and <patient>.nii.gz" if cfg.infer.nifti else ""
-    console.print(f"wrote {len(res.volumes or {})} patient(s) to {res.output}: predictions.h5 (label_data){extra}")
+    if res.layout == "kaggle_h5":
+        extra = " and <patient>.nii.gz (+ _ct, _pet)" if cfg.infer.nifti else ""
+        console.print(f"wrote {len(res.volumes or {})} patient(s) to {res.output}: predictions.h5 (label_data){extra}")
+    else:
+        console.print(f"wrote {len(res.volumes or {})} case(s) to {res.output}: <case>.nii.gz on each case's own grid")
 
 
 def register(app: typer.Typer) -> None:

@@ -29,18 +29,48 @@ class RgbClass(Section):
 
 
 class DataConfig(Section):
-    """Where the data lives. ``h5`` is the Kaggle-layout source; ``dataset`` the prepared PNG tree."""
+    """Where the data lives: the ``source`` (a Kaggle-layout HDF5 or a folder of NIfTI cases) and
+    the prepared PNG ``dataset``."""
 
-    h5: Path | None = None
-    """Kaggle-layout HDF5 source (ct_data/pet_data/label_data); `--h5` overrides."""
+    source: Path | None = None
+    """A Kaggle-layout HDF5 file, or an autoPET / nnU-Net raw / HECKTOR folder; `--source` (`--h5`) overrides."""
+    layout: Literal["auto", "kaggle_h5", "autopet", "nnunet", "hecktor"] = "auto"
+    """Source layout; `auto` tells it from what is on disk."""
+    foreground_labels: tuple[int, ...] | None = None
+    """Label values that count as tumour; null = every value > 0."""
+    background_labels: tuple[int, ...] = ()
+    """Label values that count as background when `foreground_labels` is set (e.g. HECKTOR nodes: [2])."""
+    channels: dict[Literal["ct", "pet"], int] | None = None
+    """nnU-Net raw: channel numbers of CT and PET (e.g. {ct: 0, pet: 1}); null = from dataset.json channel_names."""
+    patient_pattern: str | None = None
+    """nnU-Net raw: regex whose first group is the patient id of a case id; null = autoPET naming, else the case."""
     dataset: Path = Path("data/sts")
     """Prepared PNG dataset folder; `--dataset`/`--output` override."""
     spacing_mm: tuple[float, float, float] = (5.0, 5.0, 5.0)
-    """Voxel spacing (z, y, x) in mm; 5 mm isotropic in the Kaggle file."""
+    """Voxel spacing (z, y, x) in mm of the Kaggle file, which stores none; NIfTI headers give their own."""
     rgb_map: tuple[RgbClass, ...] = tuple(RgbClass(color=c, label=lab) for c, lab in DEFAULT_RGB_MAP)
     """Colour -> class for RGB masks (the original's format)."""
     rgb_match: Literal["exact", "nearest"] = "exact"
     """RGB mask colours: `exact` refuses a colour not in `rgb_map`; `nearest` maps it to the nearest (the original)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _h5_alias(cls, raw: object) -> object:
+        """``data.h5`` (the 0.1 name) is ``data.source``."""
+        if isinstance(raw, dict) and "h5" in raw:
+            raw = dict(raw)
+            h5 = raw.pop("h5")
+            if raw.get("source") not in (None, h5) and h5 is not None:
+                raise ValueError("give data.source or data.h5 (its old name), not both")
+            raw["source"] = raw.get("source") or h5
+        return raw
+
+    @field_validator("channels")
+    @classmethod
+    def _both_channels(cls, v: dict | None) -> dict | None:
+        if v is not None and set(v) != {"ct", "pet"}:
+            raise ValueError("give both channel numbers, e.g. {ct: 0, pet: 1}")
+        return v
 
     @field_validator("spacing_mm")
     @classmethod
@@ -150,6 +180,10 @@ class PrepareConfig(Section):
     """Tumour-free slices per tumour slice for `labeled_plus_negatives`."""
     seed: int = 137
     """Seed of the negative-slice sampling."""
+    spacing_mm: Literal["auto", "native"] | tuple[float, float, float] = "auto"
+    """Slicing grid: `native`, `[z, y, x]` mm, or `auto` (the HDF5 native; NIfTI 4 mm in-plane, z kept)."""
+    workers: int = Field(2, ge=1)
+    """Processes exporting cases in parallel (one case each)."""
 
     @field_validator("channels")
     @classmethod

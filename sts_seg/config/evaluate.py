@@ -72,11 +72,11 @@ class InferConfig(Section):
     model: Path | None = None
     """Model to predict with; default <train.run_dir>/best.keras; `--model` overrides."""
     input: Path | None = None
-    """Folder mode: a folder of images; without it, volume mode reads `data.h5`."""
+    """Folder mode: a folder of images; without it, volume mode reads `data.source`."""
     output: Path | None = None
-    """Mask folder (folder mode) or label_data HDF5 (volume mode); `--output` overrides."""
-    patients: tuple[str, ...] | None = None
-    """Volume mode: the patients to predict; null = all."""
+    """Output folder: masks (folder mode) or one mask per case (volume mode); `--output` overrides."""
+    cases: tuple[str, ...] | None = None
+    """Volume mode: the cases (patients, for the HDF5) to predict; null = all."""
     batch_size: int = Field(16, ge=1)
     """Slices per prediction batch."""
     overlay: bool = False
@@ -84,4 +84,4 @@ class InferConfig(Section):
     overlay_alpha: float = Field(0.45, ge=0, le=1)
     """Opacity of the mask in overlays."""
     nifti: bool = False
-    """Volume mode: also write NIfTI files."""
+    """Volume mode on the HDF5: also write <patient>.nii.gz with CT and PET copies (NIfTI sources always get NIfTI)."""

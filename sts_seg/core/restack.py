@@ -13,7 +13,7 @@ from sts_seg.core.geometry import Placement, to_native
 class SliceRecord(Protocol):
     """What restacking needs of a manifest row: where the slice came from and how it was placed."""
 
-    patient: str
+    case: str
     z: int
     native_z: int
     native_h: int
@@ -27,19 +27,19 @@ class SliceRecord(Protocol):
 
 
 def restack(rows: Sequence[SliceRecord], masks: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """``{patient: (Z, Y, X) uint8}`` from canvas masks keyed by slice name; absent slices stay 0."""
+    """``{case: (Z, Y, X) uint8}`` from canvas masks keyed by slice name; absent slices stay 0."""
     vols: dict[str, np.ndarray] = {}
     for r in rows:
-        vol = vols.get(r.patient)
+        vol = vols.get(r.case)
         if vol is None:
-            vol = vols[r.patient] = np.zeros((r.native_z, r.native_h, r.native_w), np.uint8)
+            vol = vols[r.case] = np.zeros((r.native_z, r.native_h, r.native_w), np.uint8)
         vol[r.z] = to_native(masks[r.name], r.placement)
     return vols
 
 
 def covered_slices(rows: Sequence[SliceRecord]) -> dict[str, np.ndarray]:
-    """``{patient: (Z,) bool}``: which slices of each volume the rows cover."""
+    """``{case: (Z,) bool}``: which slices of each volume the rows cover."""
     out: dict[str, np.ndarray] = {}
     for r in rows:
-        out.setdefault(r.patient, np.zeros(r.native_z, bool))[r.z] = True
+        out.setdefault(r.case, np.zeros(r.native_z, bool))[r.z] = True
     return out

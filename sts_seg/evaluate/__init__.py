@@ -1,7 +1,8 @@
-"""``stsseg evaluate``: per-patient 3D tumour metrics (the headline), per-image 2D metrics, and
-the PET-threshold baseline scored by the same code on the same slices.
+"""``stsseg evaluate``: per-case 3D tumour metrics on each case's own grid (the headline),
+per-image 2D metrics, and the PET-threshold baseline scored by the same code on the same slices.
 
-:func:`evaluate` gathers (``gather``), scores (``score``, pure) and writes (``report``).
+:func:`evaluate` plans (``gather`` / ``volumes``: what to score, one case at a time), scores
+(``score``, pure) and writes (``report``). Memory holds one case's volumes at a time.
 """
 
 from __future__ import annotations
@@ -11,40 +12,15 @@ from pathlib import Path
 from sts_seg.config import Config, config_to_dict
 from sts_seg.core.postprocess import postprocess
 from sts_seg.errors import ConfigError
-from sts_seg.evaluate.gather import Gathered, baseline_volumes, gather_dataset, gather_volumes, resolve_h5
+from sts_seg.evaluate.baseline import pet_threshold
+from sts_seg.evaluate.gather import CaseEval, Plan, open_configured, plan_dataset, resolve_source
 from sts_seg.evaluate.report import EvalReport, Overlay, write_report
-from sts_seg.evaluate.score import pick_overlays, score_slices, score_volumes
+from sts_seg.evaluate.score import case_row, pick_overlays, score_slices, scores, slice_rows
+from sts_seg.evaluate.volumes import plan_volumes, volume_predictions
 from sts_seg.io.atomic import check_writable_dir
 from sts_seg.progress import ProgressFn, no_progress
 
-__all__ = ["EvalReport", "evaluate"]
-
-
-def _gather(cfg: Config, dataset: Path, progress: ProgressFn) -> Gathered:
-    """Predictions from a model (default ``<run>/best.keras``), a mask folder, an ``infer`` output
-    folder (``predictions.h5``) or a label_data HDF5 file, told apart by what is on disk."""
-    from sts_seg.infer.volumes import PREDICTIONS
-
-    model, predictions = cfg.eval.model, cfg.eval.predictions
-    if model is not None and predictions is not None:
-        raise ConfigError("give one of --model (predict now) or --predictions (score existing masks), not both")
-    if predictions is not None and (Path(predictions) / PREDICTIONS).is_file():
-        predictions = Path(predictions) / PREDICTIONS
-    if predictions is not None and Path(predictions).is_file():  # a label_data HDF5
-        src = resolve_h5(dataset, cfg.data.h5)
-        if src is None:
-            raise ConfigError("scoring an HDF5 of predictions needs the source file: pass --h5 or set data.h5")
-        return gather_volumes(Path(predictions), src)
-    if predictions is None and model is None:
-        model = Path(cfg.train.run_dir) / "best.keras"
-    return gather_dataset(cfg, dataset, model, predictions, progress)
-
-
-def _overlays(g: Gathered, per_image_rows: list[dict], n: int) -> list[Overlay]:
-    if not g.images:
-        return []
-    picks = pick_overlays(per_image_rows, n)
-    return [(tag, name, g.images[name], g.truth_slices[name], g.pred_slices[name]) for tag, name in picks]
+__all__ = ["EvalReport", "evaluate", "report_folder"]
 
 
 def report_folder(cfg: Config) -> Path:
@@ -52,42 +28,92 @@ def report_folder(cfg: Config) -> Path:
     return Path(cfg.eval.output or Path(cfg.train.run_dir) / f"eval_{cfg.eval.split}")
 
 
+def _plan(cfg: Config, dataset: Path, progress: ProgressFn) -> Plan:
+    """Predictions from a model (default ``<run>/best.keras``), a PNG mask folder, or volumes on
+    disk (told apart by what is on disk, not by names)."""
+    model, predictions = cfg.eval.model, cfg.eval.predictions
+    if model is not None and predictions is not None:
+        raise ConfigError("give one of --model (predict now) or --predictions (score existing masks), not both")
+    volumes = volume_predictions(predictions) if predictions is not None else None
+    if volumes is not None:
+        src = resolve_source(dataset, cfg)
+        if src is None:
+            raise ConfigError(
+                "scoring predicted volumes needs their source: pass --source (or --h5) or set data.source"
+            )
+        return plan_volumes(volumes, open_configured(src, cfg), cfg)
+    if predictions is None and model is None:
+        model = Path(cfg.train.run_dir) / "best.keras"
+    return plan_dataset(cfg, dataset, model, predictions, progress)
+
+
+def _baseline(c: CaseEval, cfg: Config):
+    b = cfg.eval.baseline
+    mask = pet_threshold(c.pet, b.mode, b.fraction, b.suv, b.keep_components)
+    mask[~c.covered] = 0
+    return mask
+
+
+def _score(plan: Plan, cfg: Config) -> tuple[list, list | None, list]:
+    """Per-case rows, baseline rows (None without PET), per-image rows; one case in memory at a time."""
+    e, hd = cfg.eval.empty_policy, cfg.eval.hd95
+    pp = cfg.postprocess.model_dump()
+    model_rows, base_rows, image_rows = [], [], []
+    has_pet = True
+    for c in plan.cases:
+        pred = postprocess(c.pred, c.spacing, **pp) if cfg.postprocess.active else c.pred
+        model_rows.append(case_row(c.case, c.patient, pred, c.truth, c.spacing, e, hd))
+        if (
+            c.grid_truth is not None
+        ):  # 2D rows on the slicing grid (the post-processed volume when it is the case's own)
+            grid_pred = pred if c.grid_pred.shape == pred.shape else c.grid_pred
+            image_rows += slice_rows(c.case, c.patient, c.slices, c.grid_truth, grid_pred, c.grid_spacing[1:], e, hd)
+        if c.pet is None:
+            has_pet = False
+        elif cfg.eval.baseline.enabled:
+            base_rows.append(case_row(c.case, c.patient, _baseline(c, cfg), c.truth, c.spacing, e, hd))
+    return model_rows, (base_rows if has_pet and cfg.eval.baseline.enabled and model_rows else None), image_rows
+
+
 def evaluate(*, cfg: Config, force: bool = False, progress: ProgressFn = no_progress) -> EvalReport:
-    """Score ``eval.split`` of ``data.dataset`` (or the HDF5 in ``eval.predictions``) into
+    """Score ``eval.split`` of ``data.dataset`` (or predicted volumes in ``eval.predictions``) into
     :func:`report_folder`."""
     dataset, output = Path(cfg.data.dataset), report_folder(cfg)
     check_writable_dir(output, force, "evaluation folder")
-    g = _gather(cfg, dataset, progress)
-    spacing, empty, hd = cfg.data.spacing_mm, cfg.eval.empty_policy, cfg.eval.hd95
-    per_patient = baseline = per_image = None
-    if g.truth_vols:
-        if cfg.postprocess.active:
-            pp = cfg.postprocess.model_dump()
-            g.pred_vols = {pid: postprocess(v, spacing, **pp) for pid, v in g.pred_vols.items()}
-            g.notes.append(f"post-processing applied to the 3D predictions: {cfg.postprocess.model_dump()}")
-        per_patient = score_volumes(g.truth_vols, g.pred_vols, spacing, empty, hd)
-        if g.records:  # 2D rows on the native grid, read from the (post-processed) restacked volumes
-            tv = {name: g.truth_vols[pid][z] for name, pid, z in g.records}
-            pv = {name: g.pred_vols[pid][z] for name, pid, z in g.records}
-            per_image = score_slices(g.records, tv, pv, spacing[1:], empty, hd)
-        if not cfg.eval.baseline.enabled:
-            g.notes.append("PET baseline disabled (eval.baseline.enabled: false)")
-        elif g.source is None or not g.source.is_file():
-            g.notes.append("PET baseline skipped: the source HDF5 was not found; pass --h5 or set data.h5")
-        else:
-            baseline = score_volumes(g.truth_vols, baseline_volumes(g.source, g, cfg.eval.baseline), spacing, empty, hd)
+    plan = _plan(cfg, dataset, progress)
+    notes = plan.notes
+    if plan.records:  # a folder without manifest: 2D only
+        per_image = score_slices(plan.records, plan.truth_slices, plan.pred_slices, (1.0, 1.0), cfg.eval.empty_policy,
+                                 cfg.eval.hd95)  # fmt: skip
+        per_patient = baseline = None
     else:
-        per_image = score_slices(g.records, g.truth_slices, g.pred_slices, (1.0, 1.0), empty, hd)
+        model_rows, base_rows, image_rows = _score(plan, cfg)
+        per_patient = scores(model_rows)
+        baseline = scores(base_rows) if base_rows is not None else None
+        per_image = scores(image_rows) if image_rows else None
+        if cfg.postprocess.active:
+            notes.append(f"post-processing applied to the 3D predictions: {cfg.postprocess.model_dump()}")
+        if not cfg.eval.baseline.enabled:
+            notes.append("PET baseline disabled (eval.baseline.enabled: false)")
+        elif base_rows is None:
+            notes.append("PET baseline skipped: the source was not found; pass --source or set data.source")
     settings = {
-        "empty_policy": empty,
-        "hd95": hd,
-        "spacing_mm": list(spacing),
+        "empty_policy": cfg.eval.empty_policy,
+        "hd95": cfg.eval.hd95,
         "baseline": cfg.eval.baseline.model_dump(),
         "postprocess": cfg.postprocess.model_dump(),
         "config": config_to_dict(cfg),
     }
+    cases = sorted({r["case"] for r in per_patient.rows}) if per_patient else sorted({p for _, p, _ in plan.records})
     report = EvalReport(
-        output, g.header["split"], g.header, g.patients, per_patient, baseline, per_image, settings, g.notes
+        output, plan.header["split"], plan.header, cases, per_patient, baseline, per_image, settings, notes
     )
-    write_report(report, force, _overlays(g, per_image.rows if per_image else [], cfg.eval.overlays))
+    write_report(report, force, _overlays(plan, per_image.rows if per_image else [], cfg.eval.overlays))
     return report
+
+
+def _overlays(plan: Plan, per_image_rows: list[dict], n: int) -> list[Overlay]:
+    if not plan.images:
+        return []
+    picks = pick_overlays(per_image_rows, n)
+    return [(tag, name, plan.images[name], plan.truth_slices[name], plan.pred_slices[name]) for tag, name in picks]

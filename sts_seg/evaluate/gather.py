@@ -1,62 +1,113 @@
-"""Gathering what ``evaluate`` scores: the truth (the source's label volumes whenever the source
-can be found), predictions (a model, a mask folder or a label_data HDF5) and the PET for the
-baseline, all on each patient's native grid."""
+"""Gathering what ``evaluate`` scores, one case at a time: the truth (the source's label on the
+case's own grid whenever the source can be found), the prediction mapped back onto that grid,
+the PET for the baseline and the slices for the 2D diagnostics.
+
+Predictions come from a model (run over the split's PNGs), a folder of PNG masks named like the
+images, or volumes on disk: an ``infer`` output folder (``predictions.h5`` or ``<case>.nii.gz``),
+a label_data HDF5 file, or any folder of ``<case>.nii.gz`` masks (nnU-Net's, for one).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from sts_seg.config import BaselineConfig, Config
+from sts_seg.config import Config
+from sts_seg.core.resample import resample_mask
 from sts_seg.core.restack import covered_slices, restack
 from sts_seg.errors import DataError
 from sts_seg.evaluate.guards import check_no_leakage, patient_of
-from sts_seg.io import h5, png
+from sts_seg.io import png
 from sts_seg.io.layout import Pair, list_images, list_pairs
 from sts_seg.io.manifest import MANIFEST, SliceRow, read_manifest
 from sts_seg.io.reading import read_json
+from sts_seg.prepare.plan import CaseGrid
 from sts_seg.progress import ProgressFn, no_progress
+from sts_seg.sources import Case, Source, open_source
+from sts_seg.sources.checks import tumour_mask
+
+CASES = "cases.json"
 
 
 @dataclass
-class Gathered:
-    """Everything scoring needs. Volumes are ``{patient: (Z, Y, X) uint8}`` on the native grid;
-    slices ``{image name: (h, w) uint8}``; ``records`` are ``(image, patient, z)``."""
+class CaseEval:
+    """One case to score. Volumes ``(Z, Y, X)`` uint8 on the case's own grid (``spacing`` mm);
+    ``pet`` None without a source; ``covered``: slices the prediction covers (baseline likewise);
+    ``slices``: ``(image name, grid z)`` of its PNGs; ``grid_truth``/``grid_pred`` on the slicing grid."""
+
+    case: str
+    patient: str
+    truth: np.ndarray
+    pred: np.ndarray
+    pet: np.ndarray | None
+    covered: np.ndarray
+    spacing: tuple[float, float, float]
+    slices: list[tuple[str, int]] = field(default_factory=list)
+    grid_truth: np.ndarray | None = None
+    grid_pred: np.ndarray | None = None
+    grid_spacing: tuple[float, float, float] | None = None
+
+
+@dataclass
+class Plan:
+    """What will be scored: a header for the report, notes, and the case iterator."""
 
     header: dict
-    patients: list[str]
-    truth_vols: dict[str, np.ndarray] = field(default_factory=dict)
-    pred_vols: dict[str, np.ndarray] = field(default_factory=dict)
-    covered: dict[str, np.ndarray] = field(default_factory=dict)
-    records: list[tuple[str, str, int | str]] = field(default_factory=list)
+    notes: list[str]
+    cases: Iterator[CaseEval]
+    images: dict[str, np.ndarray] = field(default_factory=dict)  #: PNG images, for overlays
     truth_slices: dict[str, np.ndarray] = field(default_factory=dict)
     pred_slices: dict[str, np.ndarray] = field(default_factory=dict)
-    images: dict[str, np.ndarray] = field(default_factory=dict)
-    source: Path | None = None
-    notes: list[str] = field(default_factory=list)
+    records: list[tuple[str, str, int | str]] = field(default_factory=list)  #: 2D-only datasets
 
 
-def resolve_h5(dataset: Path | None, h5_path: Path | None) -> Path | None:
-    """``h5_path`` (``data.h5``, ``--h5``) > the source recorded in the dataset's split.json, if it exists."""
-    if h5_path is not None:
-        return Path(h5_path)
+def resolve_source(dataset: Path | None, cfg: Config) -> Path | None:
+    """``data.source`` (``--source``) > the source recorded in the dataset's split.json, if it exists."""
+    if cfg.data.source is not None:
+        return Path(cfg.data.source)
     split_json = Path(dataset) / "split.json" if dataset is not None else None
     if split_json is not None and split_json.is_file():
         src = read_json(split_json, "split file", "re-run 'stsseg prepare'").get("source")
-        if src and Path(src).is_file():
+        if src and Path(src).exists():
             return Path(src)
     return None
 
 
-def _model_predictions(
-    model: Path, pairs: list[Pair], images: dict[str, np.ndarray], cfg: Config, progress: ProgressFn
-) -> dict[str, np.ndarray]:
+def open_configured(path: Path, cfg: Config) -> Source:
+    d = cfg.data
+    return open_source(path, d.layout, spacing=d.spacing_mm, channels=d.channels, patient_pattern=d.patient_pattern)
+
+
+def source_truth(source: Source, case: str, cfg: Config) -> tuple[np.ndarray, Case]:
+    """``(tumour mask, case)`` of ``case`` on its own grid, from the source."""
+    c = source.read(case)
+    if c.label is None:
+        raise DataError(f"{source.path}: case {case} has no label to score against")
+    return tumour_mask(f"case {case}", c.label, cfg.data.foreground_labels, cfg.data.background_labels), c
+
+
+def read_grids(dataset: Path, rows: list[SliceRow]) -> dict[str, CaseGrid]:
+    """``cases.json`` (each case's own grid and slicing grid), or, for a dataset without it, the
+    manifest's grids with no resampling."""
+    path = Path(dataset) / CASES
+    if path.is_file():
+        return {c: CaseGrid.from_dict(d) for c, d in read_json(path, "case list", "re-run 'stsseg prepare'").items()}
+    out = {}
+    for r in rows:
+        shape = (r.native_z, r.native_h, r.native_w)
+        out.setdefault(r.case, CaseGrid(r.case, r.patient, r.split, shape, (0.0,) * 3, shape, (0.0,) * 3))
+    return out
+
+
+def _model_predictions(model: Path, pairs: list[Pair], images: dict[str, np.ndarray], cfg: Config,
+                       progress: ProgressFn) -> dict[str, np.ndarray]:  # fmt: skip
     from sts_seg.infer.images import predict_images
     from sts_seg.infer.loading import load_predictor
 
-    predictor, spec = load_predictor(model, cfg, cfg.eval.batch_size)
+    predictor, spec, _card = load_predictor(model, cfg, cfg.eval.batch_size)
     labels = predict_images(predictor, spec, [images[p.name] for p in pairs], progress)
     return {p.name: lab for p, lab in zip(pairs, labels, strict=True)}
 
@@ -83,123 +134,95 @@ def _folder_predictions(folder: Path, pairs: list[Pair], shapes: dict[str, tuple
     return out
 
 
-def _manifest_rows(dataset: Path, split: str, pairs: list[Pair]) -> dict[str, SliceRow] | None:
+def _manifest_rows(dataset: Path, split: str, pairs: list[Pair]) -> tuple[dict[str, SliceRow], list[SliceRow]] | None:
     if not (Path(dataset) / MANIFEST).is_file():
         return None
-    rows = {r.name: r for r in read_manifest(dataset) if r.split == split}
+    every = read_manifest(dataset)
+    rows = {r.name: r for r in every if r.split == split}
     unknown = [p.name for p in pairs if p.name not in rows]
     if unknown:
         raise DataError(
             f"{Path(dataset) / split}: {len(unknown)} file(s) not in manifest.csv (e.g. {unknown[0]}); "
             "the folder was changed after 'stsseg prepare'"
         )
-    return rows
+    return rows, every
 
 
-def source_truth(source: Path, rows: list[SliceRow]) -> dict[str, np.ndarray]:
-    """``{patient: label > 0}`` read from the source, checked against the manifest's native grid."""
-    out = {}
-    for pid in sorted({r.patient for r in rows}):
-        label = h5.read_volume(source, pid).label
-        grid = next((r.native_z, r.native_h, r.native_w) for r in rows if r.patient == pid)
-        if label.shape != grid:
-            raise DataError(
-                f"{source}: label_data/{pid} has shape {label.shape}, the dataset was cut from {grid}; "
-                "pass the HDF5 the dataset was prepared from (--h5)"
-            )
-        out[pid] = (label > 0).astype(np.uint8)
-    return out
+def _covered_on_source(covered: np.ndarray, g: CaseGrid) -> np.ndarray:
+    if not g.resampled:
+        return covered
+    return resample_mask(covered[:, None, None], (g.source_shape[0], 1, 1))[:, 0, 0] > 0
 
 
-def _restacked(
-    g: Gathered, srows: list[SliceRow], truth_pngs: dict[str, np.ndarray], cfg: Config, dataset: Path
-) -> None:
-    """Volumes of ``g`` from the manifest: predictions restacked, truth from the source (or PNGs)."""
-    g.records = [(r.name, r.patient, r.z) for r in srows]
-    g.pred_vols, g.covered = restack(srows, g.pred_slices), covered_slices(srows)
-    g.source = resolve_h5(dataset, cfg.data.h5)
-    if g.source is not None and g.source.is_file():
-        g.truth_vols = source_truth(g.source, srows)
-        g.header["truth"] = f"source {g.source} (label_data > 0, native grid)"
-    else:
-        g.truth_vols = restack(srows, truth_pngs)
-        g.header["truth"] = "restacked PNG masks of the dataset (source not found)"
-        g.notes.append("truth: the dataset's PNG masks, the source HDF5 was not found; pass --h5 to score on it")
-    partial = sorted(pid for pid, c in g.covered.items() if not c.all())
-    if partial:
-        g.notes.append(
-            f"the split exports only some slices of {', '.join(partial)} (prepare.select is not 'all'): "
-            "the other slices count as predicted empty"
-        )
+def _case_evals(cfg: Config, grids: dict[str, CaseGrid], srows: list[SliceRow], truth_png: dict, pred_png: dict,
+                source: Source | None) -> Iterator[CaseEval]:  # fmt: skip
+    by_case: dict[str, list[SliceRow]] = {}
+    for r in srows:
+        by_case.setdefault(r.case, []).append(r)
+    for case in sorted(by_case):
+        rows, g = by_case[case], grids[case]
+        grid_pred = restack(rows, pred_png)[case]
+        covered = covered_slices(rows)[case]
+        if source is not None:
+            truth, c = source_truth(source, case, cfg)
+            pet, spacing = c.pet, c.spacing
+            if truth.shape != g.source_shape:
+                raise DataError(
+                    f"{source.path}: case {case} has shape {truth.shape}, the dataset was cut from {g.source_shape}; "
+                    "pass the source the dataset was prepared from (--source)"
+                )
+            grid_truth = resample_mask(truth, g.grid_shape) if g.resampled else truth
+        else:
+            grid_truth, pet = restack(rows, truth_png)[case], None
+            truth = resample_mask(grid_truth, g.source_shape) if g.resampled else grid_truth
+            spacing = g.source_spacing if all(g.source_spacing) else tuple(cfg.data.spacing_mm)
+        pred = resample_mask(grid_pred, g.source_shape) if g.resampled else grid_pred
+        grid_sp = g.grid_spacing if all(g.grid_spacing) else spacing
+        yield CaseEval(case, g.patient, truth, pred, pet, _covered_on_source(covered, g), spacing,
+                       [(r.name, r.z) for r in rows], grid_truth, grid_pred, grid_sp)  # fmt: skip
 
 
-def gather_dataset(
+def plan_dataset(
     cfg: Config, dataset: Path, model: Path | None, predictions: Path | None, progress: ProgressFn = no_progress
-) -> Gathered:
-    """A prepared split predicted (or read) slice by slice and, with a manifest, scored per patient."""
+) -> Plan:
+    """A prepared split predicted (or read) slice by slice and scored per case on its own grid."""
     split = cfg.eval.split
     pairs = list_pairs(dataset, split)
     if not pairs:
         raise DataError(f"{Path(dataset) / split}: no image/mask pairs to evaluate")
-    rows = _manifest_rows(dataset, split, pairs)
+    found = _manifest_rows(dataset, split, pairs)
+    rows = found[0] if found else None
     patients = {rows[p.name].patient for p in pairs} if rows else {patient_of(p.name) for p in pairs}
-    check_no_leakage(dataset, split, [p.name for p in pairs], patients)
+    train = {r.patient for r in found[1] if r.split == "train"} if found else None
+    check_no_leakage(dataset, split, [p.name for p in pairs], patients, train)
     truth = {p.name: (png.read_mask(p.mask, cfg.data.colours) > 0).astype(np.uint8) for p in pairs}
     images = {p.name: png.read_image(p.image) for p in pairs}
     if model is not None:
         pred = _model_predictions(model, pairs, images, cfg, progress)
     else:
         pred = _folder_predictions(predictions, pairs, {k: v.shape[:2] for k, v in images.items()}, cfg)
-    header = {
-        "split": split,
-        "dataset": str(dataset),
-        "model": str(model) if model else None,
-        "predictions": str(predictions) if predictions else None,
-        "n_images": len(pairs),
-    }
-    g = Gathered(header, sorted(patients), truth_slices=truth, images=images)
-    g.pred_slices = {k: (v > 0).astype(np.uint8) for k, v in pred.items()}
+    pred = {k: (v > 0).astype(np.uint8) for k, v in pred.items()}
+    header = {"split": split, "dataset": str(dataset), "model": str(model) if model else None,
+              "predictions": str(predictions) if predictions else None, "n_images": len(pairs)}  # fmt: skip
+    plan = Plan(header, [], iter(()), images, truth, pred)
     if rows is None:
-        g.records = [(p.name, patient_of(p.name), "") for p in pairs]
-        g.header["truth"] = "the dataset's PNG masks (no manifest: 2D only)"
-        g.notes.append(f"{dataset} has no manifest.csv: per-image 2D metrics only (pixel units), no per-patient 3D")
-        return g
-    _restacked(g, [rows[p.name] for p in pairs], truth, cfg, dataset)
-    return g
-
-
-def gather_volumes(predictions_h5: Path, truth_h5: Path) -> Gathered:
-    """A ``label_data`` HDF5 (e.g. from ``stsseg infer``) scored against the source file, per patient."""
-    pred = {k: (v > 0).astype(np.uint8) for k, v in h5.read_labels(predictions_h5).items()}
-    truth = {pid: (h5.read_volume(truth_h5, pid).label > 0).astype(np.uint8) for pid in pred}
-    for pid in pred:
-        if pred[pid].shape != truth[pid].shape:
-            raise DataError(
-                f"{predictions_h5}: label_data/{pid} has shape {pred[pid].shape}, "
-                f"the source has {truth[pid].shape}; predict on the same file"
-            )
-    header = {
-        "split": "volumes",
-        "predictions": str(predictions_h5),
-        "truth": f"source {truth_h5} (label_data > 0, native grid)",
-    }
-    covered = {pid: np.ones(v.shape[0], bool) for pid, v in truth.items()}
-    return Gathered(header, sorted(pred), truth, pred, covered, source=Path(truth_h5))
-
-
-def baseline_volumes(source: Path, g: Gathered, b: BaselineConfig) -> dict[str, np.ndarray]:
-    """The PET-threshold baseline per patient, restricted to the slices the model was scored on."""
-    from sts_seg.evaluate.baseline import pet_threshold
-
-    out = {}
-    for pid in sorted(g.truth_vols):
-        pet = h5.read_volume(source, pid).pet
-        if pet.shape != g.truth_vols[pid].shape:
-            raise DataError(
-                f"{source}: pet_data/{pid} has shape {pet.shape}, the dataset's native grid is "
-                f"{g.truth_vols[pid].shape}; pass the HDF5 the dataset was prepared from (--h5)"
-            )
-        mask = pet_threshold(pet, b.mode, b.fraction, b.suv, b.keep_components)
-        mask[~g.covered[pid]] = 0
-        out[pid] = mask
-    return out
+        plan.records = [(p.name, patient_of(p.name), "") for p in pairs]
+        header["truth"] = "the dataset's PNG masks (no manifest: 2D only)"
+        plan.notes.append(f"{dataset} has no manifest.csv: per-image 2D metrics only (pixel units), no per-patient 3D")
+        return plan
+    srows = [rows[p.name] for p in pairs]
+    src_path = resolve_source(dataset, cfg)
+    source = open_configured(src_path, cfg) if src_path is not None else None
+    if source is not None:
+        header["truth"] = f"source {src_path} (label > 0 or data.foreground_labels, each case's own grid)"
+    else:
+        header["truth"] = "restacked PNG masks of the dataset (source not found)"
+        plan.notes.append("truth: the dataset's PNG masks, the source was not found; pass --source to score on it")
+    partial = sorted({r.case for r in srows} - {c for c, cov in covered_slices(srows).items() if cov.all()})
+    if partial:
+        plan.notes.append(
+            f"the split exports only some slices of {', '.join(partial)} (prepare.select is not 'all'): "
+            "the other slices count as predicted empty"
+        )
+    plan.cases = _case_evals(cfg, read_grids(dataset, read_manifest(dataset)), srows, truth, pred, source)
+    return plan

@@ -21,20 +21,23 @@ def _shown(items: Iterable[str], n: int = 5) -> str:
     return ", ".join(items[:n]) + (f" and {len(items) - n} more" if len(items) > n else "")
 
 
-def check_no_leakage(dataset: Path, split: str, names: list[str], patients: set[str]) -> None:
-    """Raise DataError if ``split`` holds augmented copies or shares a patient with train."""
+def check_no_leakage(
+    dataset: Path, split: str, names: list[str], patients: set[str], train: set[str] | None = None
+) -> None:
+    """Raise DataError if ``split`` holds augmented copies or shares a patient with train
+    (``train``: the manifest's train patients, when there is a manifest)."""
     augmented = [n for n in names if is_augmented_name(n)]
     if augmented:
         raise DataError(
             f"{Path(dataset) / split}: holds {len(augmented)} augmented file(s) ({_shown(augmented)}); "
             "evaluate on un-augmented slices of held-out patients (re-run 'stsseg prepare')"
         )
-    train_patients: set[str] = set()
+    train_patients: set[str] = set(train or ())
     split_json = Path(dataset) / "split.json"
     if split_json.is_file():
         train_patients |= set(read_json(split_json, "split file", "re-run 'stsseg prepare'").get("train", []))
     images_dir = Path(dataset) / "train" / "images"
-    if split != "train" and images_dir.is_dir():
+    if split != "train" and images_dir.is_dir() and train is None:
         train_patients |= {patient_of(n) for n in list_images(images_dir) if not is_augmented_name(n)}
     shared = patients & train_patients if split != "train" else set()
     if shared:

@@ -20,6 +20,7 @@ from sts_seg.io.atomic import staged_dir
 from sts_seg.io.tables import write_json, write_rows, write_seed_csv
 
 PATIENT_COLUMNS = (
+    "case",
     "patient",
     "dice",
     "iou",
@@ -44,7 +45,7 @@ class EvalReport:
     output: Path
     split: str
     header: dict[str, Any]
-    patients: list[str]
+    cases: list[str]
     per_patient: Scores | None
     baseline: Scores | None
     per_image: Scores | None
@@ -59,7 +60,7 @@ class EvalReport:
 
         return {
             **self.header,
-            "patients": self.patients,
+            "cases": self.cases,
             "per_patient_3d": part(self.per_patient),
             "per_patient_3d_empty": self.per_patient.empty if self.per_patient else None,
             "per_image_2d": part(self.per_image),

@@ -31,6 +31,27 @@ def scores(rows: Rows) -> Scores:
     return Scores(rows, summarize(rows, SUMMARY_KEYS), empty_counts(rows))
 
 
+def case_row(case: str, patient: str, pred: np.ndarray, truth: np.ndarray, spacing: Sequence[float], empty: str,
+             hd95: str = "max_directed") -> dict[str, Any]:  # fmt: skip
+    """The 3D metrics of one case (``pred`` and ``truth`` on its grid, ``spacing`` mm)."""
+    return {"case": case, "patient": patient, **case_metrics(pred, truth, spacing, empty, hd95)}
+
+
+def slice_rows(case: str, patient: str, slices: Sequence[tuple[str, int]], truth: np.ndarray, pred: np.ndarray,
+               spacing: Sequence[float], empty: str, hd95: str = "max_directed") -> Rows:  # fmt: skip
+    """2D metrics of the listed ``(image name, z)`` slices of one case's volumes."""
+    return [
+        {
+            "image": name,
+            "case": case,
+            "patient": patient,
+            "z": z,
+            **case_metrics(pred[z], truth[z], spacing, empty, hd95),
+        }
+        for name, z in slices
+    ]
+
+
 def score_volumes(
     truth: Mapping[str, np.ndarray],
     pred: Mapping[str, np.ndarray],

@@ -1,6 +1,6 @@
-"""``stsseg infer``: masks for a folder of images (``infer.input``), or label volumes for every
-patient of the source HDF5 (``data.h5``). :func:`infer` is the one entry point; the model is
-used with the spec it was trained with (``stsseg.json`` beside it)."""
+"""``stsseg infer``: masks for a folder of images (``infer.input``), or, for every case of the
+source (``data.source``), a mask on the case's own grid. :func:`infer` is the one entry point; the
+model is used with the spec it was trained with (``stsseg.json`` beside it)."""
 
 from __future__ import annotations
 
@@ -17,12 +17,13 @@ __all__ = ["FolderResult", "InferResult", "infer", "model_path"]
 
 @dataclass
 class InferResult:
-    """``folder``: the folder-mode result; ``volumes``: ``{patient: shape}`` of volume mode."""
+    """``folder``: the folder-mode result; ``volumes``: ``{case: shape}`` of volume mode."""
 
     mode: str
     output: Path
     folder: FolderResult | None = None
     volumes: dict[str, tuple[int, int, int]] | None = None
+    layout: str | None = None
 
 
 def model_path(cfg: Config) -> Path:
@@ -31,33 +32,28 @@ def model_path(cfg: Config) -> Path:
 
 
 def infer(*, cfg: Config, force: bool = False, progress: ProgressFn = no_progress) -> InferResult:
-    """Folder mode when ``infer.input`` is set, otherwise volume mode on ``data.h5``."""
+    """Folder mode when ``infer.input`` is set, otherwise volume mode on ``data.source``."""
     from sts_seg.infer.folder import infer_folder
     from sts_seg.infer.loading import load_predictor
-    from sts_seg.infer.volumes import infer_volumes
+    from sts_seg.infer.volumes import VolumeSettings, infer_source
+    from sts_seg.prepare import source_for
 
     ic = cfg.infer
     if ic.output is None:
         raise ConfigError("--output is required (a folder for the masks)")
-    if ic.input is None and cfg.data.h5 is None:
-        raise ConfigError("give --input DIR (a folder of images) or --h5 FILE (volumes)")
-    predictor, spec = load_predictor(model_path(cfg), cfg, ic.batch_size)
+    if ic.input is None and cfg.data.source is None:
+        raise ConfigError("give --input DIR (a folder of images) or --source PATH (volumes: HDF5 or NIfTI cases)")
+    source = source_for(cfg) if ic.input is None else None
+    predictor, spec, card = load_predictor(model_path(cfg), cfg, ic.batch_size)
     if ic.input is not None:
         res = infer_folder(
             predictor, spec, ic.input, ic.output, overlay=ic.overlay, alpha=ic.overlay_alpha, force=force,
             progress=progress,
         )  # fmt: skip
         return InferResult("folder", Path(ic.output), folder=res)
-    shapes = infer_volumes(
-        predictor,
-        Path(cfg.data.h5),
-        Path(ic.output),
-        spec=spec,
-        spacing_mm=cfg.data.spacing_mm,
-        postprocessing=cfg.postprocess.model_dump(),
-        patients=ic.patients,
-        nifti=ic.nifti,
-        force=force,
+    settings = VolumeSettings(spec, card.policy if card else "native", cfg.postprocess.model_dump())
+    shapes = infer_source(
+        predictor, source, Path(ic.output), settings=settings, cases=ic.cases, nifti_copies=ic.nifti, force=force,
         progress=progress,
-    )
-    return InferResult("volumes", Path(ic.output), volumes=shapes)
+    )  # fmt: skip
+    return InferResult("volumes", Path(ic.output), volumes=shapes, layout=source.layout)

@@ -23,8 +23,10 @@ def spec_for(card: ModelCard | None, cfg: Config, model_path: Path) -> SliceSpec
     return cfg.slice_spec(int(cfg.model.image_size))
 
 
-def load_predictor(model_path: Path, cfg: Config, batch_size: int, tta: str = "none") -> tuple[Predictor, SliceSpec]:
-    """The Keras model at ``model_path`` as a predictor, and its slice spec."""
+def load_predictor(
+    model_path: Path, cfg: Config, batch_size: int, tta: str = "none"
+) -> tuple[Predictor, SliceSpec, ModelCard | None]:
+    """The Keras model at ``model_path`` as a predictor, its slice spec and its card (if any)."""
     from sts_seg.infer.keras_net import KerasNetwork
 
     net = KerasNetwork.from_path(model_path)
@@ -32,4 +34,4 @@ def load_predictor(model_path: Path, cfg: Config, batch_size: int, tta: str = "n
     spec = spec_for(card, cfg, Path(model_path))
     if net.channels != spec.channels and net.channels != 3:
         raise ModelError(f"{model_path}: the model takes {net.channels} channels but its spec renders {spec.channels}")
-    return Predictor([net], batch_size, tta), spec
+    return Predictor([net], batch_size, tta), spec, card

@@ -1,68 +1,110 @@
-"""Volume mode: each patient sliced as ``prepare`` slices it (every voxel kept), predicted,
-restacked onto the native grid and written into one output folder, complete or not at all:
-``predictions.h5`` (a Kaggle-layout ``label_data`` group) and, with ``nifti``, one
-``<patient>.nii.gz`` per patient."""
+"""Volume mode: every case of a source (the Kaggle HDF5 or NIfTI cases) sliced on the grid the
+model was trained on, predicted (every voxel), mapped back onto the case's own grid and written
+into one output folder, complete or not at all:
+
+* NIfTI sources: ``<case>.nii.gz`` with exactly the shape, affine and orientation of the case's
+  reference image (CTres in autoPET, ``_0000`` in nnU-Net raw, the CT in HECKTOR);
+* the HDF5: ``predictions.h5`` (a Kaggle-layout ``label_data`` group) and, with ``nifti``,
+  ``<patient>.nii.gz`` plus ``<patient>_ct.nii.gz`` and ``<patient>_pet.nii.gz`` to overlay in
+  3D Slicer or ITK-SNAP.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from sts_seg.core.postprocess import postprocess
+from sts_seg.core.resample import resample_image, resample_mask, target_shape
 from sts_seg.core.slicing import SliceSpec, labels_to_native, volume_images
 from sts_seg.errors import DataError, OverwriteError
 from sts_seg.infer.images import fit_batch
 from sts_seg.infer.predictor import Predictor
-from sts_seg.io import h5
+from sts_seg.io import h5, nifti
 from sts_seg.io.atomic import check_writable_dir, staged_dir
-from sts_seg.io.nifti import write_nifti
+from sts_seg.prepare.plan import spacing_for
 from sts_seg.progress import ProgressFn, no_progress
-
-PREDICTIONS = "predictions.h5"
-
-
-def predict_volume(predictor: Predictor, vol: h5.Volume, spec: SliceSpec) -> np.ndarray:
-    """``[z, y, x]`` uint8 mask for one patient on its native grid."""
-    images, p = volume_images(vol.ct, vol.pet, spec)
-    return labels_to_native(predictor.labels(fit_batch(images, predictor.channels)), p)
+from sts_seg.sources import Case, Source
 
 
-def infer_volumes(
+@dataclass(frozen=True)
+class VolumeSettings:
+    """How volumes are predicted: the slice ``spec`` and ``spacing_policy`` the model was trained
+    with, and ``postprocessing`` (keyword settings of :func:`~sts_seg.core.postprocess.postprocess`)."""
+
+    spec: SliceSpec
+    spacing_policy: Any = "native"
+    postprocessing: dict | None = None
+
+
+def predict_case(predictor: Predictor, case: Case, s: VolumeSettings) -> np.ndarray:
+    """``[z, y, x]`` uint8 mask of one case on its own grid."""
+    spacing = spacing_for(case.info, s.spacing_policy)
+    ct, pet = case.ct, case.pet
+    shape = ct.shape if spacing == case.spacing else target_shape(ct.shape, case.spacing, spacing)
+    if shape != ct.shape:
+        ct, pet = resample_image(ct, shape), resample_image(pet, shape)
+    images, p = volume_images(ct, pet, s.spec)
+    mask = labels_to_native(predictor.labels(fit_batch(images, predictor.channels)), p)
+    if mask.shape != case.ct.shape:
+        mask = resample_mask(mask, case.ct.shape)
+    return postprocess(mask, case.spacing, **(s.postprocessing or {}))
+
+
+def _cases(source: Source, cases: Sequence[str] | None) -> list[str]:
+    available = [i.case_id for i in source.infos()]
+    ids = list(cases) if cases else available
+    unknown = sorted(set(ids) - set(available))
+    if unknown:
+        shown = ", ".join(available[:10]) + (" ..." if len(available) > 10 else "")
+        raise DataError(f"{source.path}: case(s) {', '.join(unknown)} not found; available: {shown}")
+    return ids
+
+
+def _write_hdf5_extras(tmp: Path, case: Case, mask: np.ndarray) -> None:
+    nifti.write_zyx(tmp / f"{case.case_id}.nii.gz", mask, case.spacing, np.uint8)
+    nifti.write_zyx(tmp / f"{case.case_id}_ct.nii.gz", case.ct, case.spacing, np.int16)
+    nifti.write_zyx(tmp / f"{case.case_id}_pet.nii.gz", case.pet, case.spacing, np.float32)
+
+
+def infer_source(
     predictor: Predictor,
-    h5_path: Path,
+    source: Source,
     output: Path,
     *,
-    spec: SliceSpec,
-    spacing_mm: tuple[float, float, float],
-    postprocessing: dict,
-    patients: Sequence[str] | None = None,
-    nifti: bool = False,
+    settings: VolumeSettings,
+    cases: Sequence[str] | None = None,
+    nifti_copies: bool = False,
     force: bool = False,
     progress: ProgressFn = no_progress,
 ) -> dict[str, tuple[int, int, int]]:
-    """Predict ``patients`` (default all) of ``h5_path`` into the folder ``output``.
-
-    ``postprocessing``: keyword arguments of :func:`~sts_seg.core.postprocess.postprocess`.
-    """
+    """Predict ``cases`` (default all) of ``source`` into the folder ``output``; ``{case: shape}``."""
     output = Path(output)
-    if Path(h5_path).resolve().is_relative_to(output.resolve()):
-        raise OverwriteError(f"{output}: holds the input file {h5_path}; choose another output folder")
+    if Path(source.path).resolve().is_relative_to(output.resolve()):
+        raise OverwriteError(f"{output}: holds the source {source.path}; choose another output folder")
     check_writable_dir(output, force, "output folder")
-    available = h5.list_patients(h5_path)
-    ids = list(patients) if patients else available
-    unknown = sorted(set(ids) - set(available))
-    if unknown:
-        raise DataError(f"{h5_path}: patient(s) {', '.join(unknown)} not found; available: {', '.join(available)}")
-    shapes = {}
-    with staged_dir(output, force=force, what="output folder") as tmp, h5.LabelWriter(tmp / PREDICTIONS) as out:
-        for i, pid in enumerate(ids):
-            mask = predict_volume(predictor, h5.read_volume(h5_path, pid), spec)
-            mask = postprocess(mask, spacing_mm, **postprocessing)
-            out.add(pid, mask)
-            if nifti:
-                write_nifti(tmp / f"{pid}.nii.gz", mask, spacing_mm)
-            shapes[pid] = mask.shape
-            progress(i + 1, len(ids), pid)
+    ids = _cases(source, cases)
+    shapes: dict[str, tuple[int, int, int]] = {}
+    is_h5 = source.layout == "kaggle_h5"
+    with staged_dir(output, force=force, what="output folder") as tmp:
+        writer = h5.LabelWriter(tmp / h5.PREDICTIONS) if is_h5 else None
+        try:
+            for i, cid in enumerate(ids):
+                case = source.read(cid, with_label=False)
+                mask = predict_case(predictor, case, settings)
+                if writer is not None:
+                    writer.add(cid, mask)
+                    if nifti_copies:
+                        _write_hdf5_extras(tmp, case, mask)
+                else:
+                    nifti.write_like(tmp / f"{cid}.nii.gz", mask, case.geometry)
+                shapes[cid] = mask.shape
+                progress(i + 1, len(ids), cid)
+        finally:
+            if writer is not None:
+                writer.file.close()
     return shapes

@@ -130,7 +130,9 @@ def staged_file(path: Path) -> Iterator[Path]:
     check_parent(path, "output")
     path.parent.mkdir(parents=True, exist_ok=True)
     clean_leftovers(path)
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.tmp-{os.getpid()}-", dir=path.parent, suffix=path.suffix)
+    fd, name = tempfile.mkstemp(
+        prefix=f".{path.name}.tmp-{os.getpid()}-", dir=path.parent, suffix="".join(path.suffixes)
+    )
     os.close(fd)
     tmp = Path(name)
     _open_permissions(tmp, 0o666)

@@ -23,14 +23,22 @@ FORMAT = "stsseg-model/1"
 
 @dataclass(frozen=True)
 class ModelCard:
-    """``spec``: input mapping; ``num_classes``; ``spacing_mm`` (z, y, x) of the grid it was trained
-    on; ``postprocess``: keyword settings of :func:`~sts_seg.core.postprocess.postprocess`."""
+    """``spec``: input mapping; ``num_classes``; ``spacing_policy``: the grid slices are cut from
+    (``"native"``, or ``[z, y, x]`` mm where null keeps a case's own spacing on that axis);
+    ``spacing_mm``: the spacing assumed for sources that store none (the Kaggle HDF5);
+    ``postprocess``: keyword settings of :func:`~sts_seg.core.postprocess.postprocess`."""
 
     spec: SliceSpec
     num_classes: int
     spacing_mm: tuple[float, float, float]
     postprocess: dict[str, Any] = field(default_factory=dict)
     provenance: dict[str, Any] = field(default_factory=dict)
+    spacing_policy: Any = "native"
+
+    @property
+    def policy(self) -> Any:
+        """The spacing policy as :func:`~sts_seg.prepare.plan.spacing_for` takes it."""
+        return self.spacing_policy if self.spacing_policy == "native" else tuple(self.spacing_policy)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -39,6 +47,7 @@ class ModelCard:
             "num_classes": self.num_classes,
             "classes": {"0": "background", "1": "tumour"} if self.num_classes == 2 else {},
             "spacing_mm": list(self.spacing_mm),
+            "spacing_policy": self.spacing_policy if self.spacing_policy == "native" else list(self.spacing_policy),
             "postprocess": self.postprocess,
             "provenance": self.provenance,
         }
@@ -51,6 +60,7 @@ class ModelCard:
             tuple(float(s) for s in d["spacing_mm"]),  # type: ignore[arg-type]
             dict(d.get("postprocess") or {}),
             dict(d.get("provenance") or {}),
+            d.get("spacing_policy", "native"),
         )
 
 

@@ -20,6 +20,8 @@ from sts_seg.io.atomic import staged_file
 from sts_seg.io.reading import reading
 
 GROUPS = ("ct_data", "pet_data", "label_data")
+#: the file ``stsseg infer`` writes for an HDF5 source (a label_data group)
+PREDICTIONS = "predictions.h5"
 FIX = "re-download or re-create the file"
 
 

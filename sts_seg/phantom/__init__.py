@@ -40,19 +40,27 @@ def make_phantom(
     return {patient_id(i): make_patient(patient_rng(seed, i), spec) for i in range(n_patients)}
 
 
+LAYOUTS = ("kaggle_h5", "autopet", "nnunet", "hecktor")
+
+
 def synth(
     *,
     output: Path,
     n_patients: int = 7,
     seed: int = 0,
     spec: PhantomSpec = PhantomSpec(),
+    layout: str = "kaggle_h5",
+    spacing: tuple[float, float, float] = (3.0, 2.0, 2.0),
     force: bool = False,
     progress: ProgressFn | None = None,
 ) -> dict[str, tuple[int, int, int]]:
-    """Write the phantom with ``write_kaggle_h5``; return {patient: shape}. ``progress(done, total,
+    """Write the phantom: the Kaggle-layout HDF5 ``output`` (5 mm), or a NIfTI case folder in
+    ``layout`` on a ``spacing`` (z, y, x mm) grid; ``{case: shape}``. ``progress(done, total,
     patient_id)`` after each patient. An existing ``output`` needs ``force``."""
+    if layout not in LAYOUTS:
+        raise ConfigError(f"layout {layout!r} is unknown; choose one of {', '.join(LAYOUTS)}")
     if Path(output).exists() and not force:
-        raise OverwriteError(f"{output}: file exists; pass --force to replace it")
+        raise OverwriteError(f"{output}: exists; pass --force to replace it")
     if n_patients < 1:
         raise ConfigError(f"the number of patients must be >= 1, got {n_patients}")
     volumes = {}
@@ -61,5 +69,12 @@ def synth(
         volumes[pid] = make_patient(patient_rng(seed, i), spec)
         if progress is not None:
             progress(i + 1, n_patients, pid)
-    write_kaggle_h5(Path(output), volumes)
-    return {pid: tuple(int(n) for n in v[0].shape) for pid, v in volumes.items()}
+    if layout == "kaggle_h5":
+        write_kaggle_h5(Path(output), volumes)
+        return {pid: tuple(int(n) for n in v[0].shape) for pid, v in volumes.items()}
+    from sts_seg.io.atomic import staged_dir
+    from sts_seg.phantom.nifti_layouts import WRITERS, fine
+
+    with staged_dir(Path(output), force, "phantom folder") as tmp:
+        cases = WRITERS[layout](tmp, volumes, tuple(float(s) for s in spacing))
+    return {cases[pid]: fine(v, spacing)[0].shape for pid, v in volumes.items()}

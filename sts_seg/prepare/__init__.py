@@ -1,116 +1,165 @@
-"""``stsseg prepare``: Kaggle-layout HDF5 -> ``{train,valid,test}/{images,masks}/<CASE>_<z>.png``.
+"""``stsseg prepare``: a source (Kaggle HDF5 or NIfTI cases) -> ``{train,valid,test}/{images,masks}/<CASE>_<z>.png``.
 
-Order matters for honest numbers: the whole file is validated first (one patient at a time, so
-memory does not grow with the number of patients), then patients are split, then the canvas is
-chosen from the largest slice (no voxel is ever cropped), then slices are selected per split and
-written. Outputs are built in a temporary directory and renamed into place only when complete.
+Order matters for honest numbers: the cases are listed from headers, patients are split (all
+studies of a patient in one split), the canvas is chosen from the largest planned slice (no voxel
+is ever cropped), then every case is read, checked, resampled to its planned grid and exported,
+one case per worker process (memory does not grow with the number of cases). Everything is
+written into a temporary folder that is renamed into place only when every case passed: a bad
+case leaves nothing behind.
 """
 
 from __future__ import annotations
 
+import os
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from multiprocessing import get_context
 from pathlib import Path
 
-import numpy as np
-
 from sts_seg.config import SPLITS, Config, dump_config
-from sts_seg.core.slicing import SliceSpec
-from sts_seg.core.split import select_slices, split_patients
-from sts_seg.errors import ConfigError
-from sts_seg.io import h5, png
+from sts_seg.core.split import split_patients
+from sts_seg.errors import ConfigError, DataError
 from sts_seg.io.atomic import check_writable_dir, staged_dir
 from sts_seg.io.manifest import MANIFEST, SliceRow, write_manifest
 from sts_seg.io.tables import write_json
 from sts_seg.prepare.canvas import Canvas, plan_canvas
-from sts_seg.prepare.fingerprint import fingerprint
+from sts_seg.prepare.export import ExportJob, export_case
+from sts_seg.prepare.plan import CaseGrid, plan_grid, resolve_policy
 from sts_seg.progress import ProgressFn, no_progress
+from sts_seg.sources import Source, open_source
 
-SPEC = "spec.json"
+SPEC, CASES = "spec.json", "cases.json"
 
 
 @dataclass
 class PrepareResult:
-    """Where the dataset went, the split, the canvas (and why), slice counts per split, notes."""
+    """Where the dataset went, the split (patients), the canvas (and why), slice counts, notes."""
 
     output: Path
     splits: dict[str, list[str]]
     canvas: Canvas
+    layout: str
+    cases: dict[str, CaseGrid] = field(default_factory=dict)
     slices: dict[str, int] = field(default_factory=dict)
     tumour_slices: dict[str, int] = field(default_factory=dict)
-    native_shapes: dict[str, tuple[int, int, int]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
-
-def _export_patient(spec: SliceSpec, vol: h5.Volume, split: str, zs: list[int], root: Path) -> list[SliceRow]:
-    p = spec.placement(vol.ct.shape[1:])
-    rows = []
-    for z in zs:
-        name = f"{vol.patient}_{z}.png"
-        mask_c = spec.mask(vol.label[z], p)
-        png.write_image(root / split / "images" / name, spec.image(vol.ct[z], vol.pet[z], p))
-        png.write_mask(root / split / "masks" / name, mask_c)
-        rows.append(
-            SliceRow(
-                split, vol.patient, vol.patient, z, f"{split}/images/{name}", f"{split}/masks/{name}",
-                int(mask_c.sum()), vol.ct.shape[0], p.native_h, p.native_w, p.mode, p.canvas_h, p.canvas_w,
-                p.offset_y, p.offset_x,
-            )
-        )  # fmt: skip
-    return rows
+    @property
+    def native_shapes(self) -> dict[str, tuple[int, int, int]]:
+        return {c: g.source_shape for c, g in self.cases.items()}
 
 
-def _validate(h5_path: Path, progress: ProgressFn) -> dict[str, tuple[int, int, int]]:
-    """Read and check every patient once, keeping only the shapes."""
-    patients = h5.list_patients(h5_path)
-    shapes = {}
-    for i, pid in enumerate(patients):
-        shapes[pid] = h5.read_volume(h5_path, pid).ct.shape
-        progress(i + 1, len(patients), f"checking {pid}")
-    return shapes
+def source_for(cfg: Config) -> Source:
+    """The configured source (``data.source`` / ``--source``, ``--h5``)."""
+    d = cfg.data
+    if d.source is None:
+        raise ConfigError("no source: pass --source PATH (an HDF5 file or a folder of NIfTI cases) or set data.source")
+    return open_source(d.source, d.layout, spacing=d.spacing_mm, channels=d.channels, patient_pattern=d.patient_pattern)
+
+
+def _plan(cfg: Config, source: Source) -> tuple[dict[str, list[str]], dict[str, CaseGrid]]:
+    infos = source.infos()
+    patients = sorted({i.patient for i in infos})
+    s = cfg.split
+    splits = split_patients(patients, seed=s.seed, fractions=s.fractions, explicit=s.explicit, source=str(source.path))
+    where = {pid: name for name in SPLITS for pid in splits[name]}
+    policy = resolve_policy(cfg.prepare.spacing_mm, source.layout)
+    grids = {i.case_id: plan_grid(i, where[i.patient], policy) for i in infos if i.patient in where}
+    return splits, grids
+
+
+def _jobs(cfg: Config, source: Source, grids: dict[str, CaseGrid], canvas: Canvas, root: Path) -> list[ExportJob]:
+    spec, order = cfg.slice_spec(canvas.side), sorted(grids)
+    p, d = cfg.prepare, cfg.data
+    return [
+        ExportJob(
+            source,
+            grids[c],
+            spec,
+            getattr(p.select, grids[c].split),
+            p.negative_ratio,
+            [p.seed, k],
+            root,
+            d.foreground_labels,
+            d.background_labels,
+        )
+        for k, c in enumerate(order)
+    ]
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Worker initializer: end the worker when the process that started it is gone (killed)."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def _run(jobs: list[ExportJob], workers: int, progress: ProgressFn) -> tuple[list[SliceRow], dict]:
+    rows: list[SliceRow] = []
+    facts: dict = {}
+    if workers <= 1 or len(jobs) <= 1:
+        results = map(export_case, jobs)
+        pool = None
+    else:
+        pool = ProcessPoolExecutor(
+            min(workers, len(jobs)),
+            mp_context=get_context("spawn"),
+            initializer=_exit_with_parent,
+            initargs=(os.getpid(),),
+        )
+        results = pool.map(export_case, jobs)
+    try:
+        for k, (job, (r, f)) in enumerate(zip(jobs, results, strict=True)):
+            rows += r
+            facts[job.grid.case_id] = f
+            progress(k + 1, len(jobs), job.grid.case_id)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+    return rows, facts
 
 
 def prepare(*, cfg: Config, force: bool = False, progress: ProgressFn = no_progress) -> PrepareResult:
-    """Validate ``data.h5``, split by patient, export slices into ``data.dataset``; counts per split."""
-    if cfg.data.h5 is None:
-        raise ConfigError("no HDF5 input: pass --h5 PATH or set data.h5 in the config")
-    h5_path, output = Path(cfg.data.h5), Path(cfg.data.dataset)
+    """Split ``data.source`` by patient and export its slices into ``data.dataset``."""
+    output = Path(cfg.data.dataset)
     check_writable_dir(output, force, "dataset directory")
-    shapes = _validate(h5_path, progress)  # every patient is checked before anything is written
-    patients = sorted(shapes)
-    split = cfg.split
-    splits = split_patients(
-        patients, seed=split.seed, fractions=split.fractions, explicit=split.explicit, source=str(h5_path)
-    )
-    where = {pid: s for s in SPLITS for pid in splits[s]}
-    canvas = plan_canvas({p: s for p, s in shapes.items() if p in where}, cfg.model, cfg.prepare.geometry)
-    spec = cfg.slice_spec(canvas.side)
-    result = PrepareResult(output, splits, canvas, native_shapes=shapes, notes=list(canvas.notes))
-    rows: list[SliceRow] = []
-    prints = {}
+    source = source_for(cfg)
+    splits, grids = _plan(cfg, source)
+    canvas = plan_canvas({c: g.grid_shape for c, g in grids.items()}, cfg.model, cfg.prepare.geometry)
+    result = PrepareResult(output, splits, canvas, source.layout, grids, notes=[*source.notes, *canvas.notes])
+    resampled = [c for c, g in grids.items() if g.resampled]
+    if resampled:
+        g = grids[resampled[0]]
+        result.notes.append(
+            f"{len(resampled)} case(s) resampled to {[round(v, 2) for v in g.grid_spacing]} mm (e.g. {g.case_id}: "
+            f"{list(g.source_shape)} -> {list(g.grid_shape)}); predictions are mapped back to each case's own grid"
+        )
     with staged_dir(output, force, "dataset directory") as root:
         for s in SPLITS:
             for sub in ("images", "masks"):
                 (root / s / sub).mkdir(parents=True)
-        todo = [p for p in patients if p in where]
-        for i, pid in enumerate(todo):
-            vol, part = h5.read_volume(h5_path, pid), where[pid]
-            rng = np.random.default_rng([cfg.prepare.seed, patients.index(pid)])
-            zs = select_slices(vol.label, getattr(cfg.prepare.select, part), cfg.prepare.negative_ratio, rng)
-            rows += _export_patient(spec, vol, part, zs, root)
-            facts = fingerprint(vol.ct, vol.pet, vol.label, cfg.data.spacing_mm)
-            prints[pid] = {"split": part, "slices_exported": len(zs), **facts}
-            progress(i + 1, len(todo), pid)
+        rows, facts = _run(_jobs(cfg, source, grids, canvas, root), cfg.prepare.workers, progress)
         write_manifest(root / MANIFEST, rows)
-        meta = {"source": str(h5_path.resolve()), "spacing_mm": list(cfg.data.spacing_mm)}
+        meta = {"source": str(Path(source.path).resolve()), "layout": source.layout}
         write_json(root / "split.json", {**meta, **splits})
-        write_json(root / SPEC, spec.to_dict())
-        canvas_facts = {"canvas": canvas.side, "divisor": spec.divisor, "canvas_reason": canvas.reason}
+        write_json(root / CASES, {c: g.to_dict() for c, g in sorted(grids.items())})
+        policy = resolve_policy(cfg.prepare.spacing_mm, source.layout)
+        write_json(root / SPEC, {**cfg.slice_spec(canvas.side).to_dict(), "spacing_policy": policy})
         write_json(
             root / "fingerprint.json",
-            {**meta, **canvas_facts, "geometry": spec.geometry, "image_mode": spec.image_mode, "patients": prints},
-        )
+            {**meta, "canvas": canvas.side, "divisor": cfg.model.divisor, "canvas_reason": canvas.reason,
+             "geometry": cfg.prepare.geometry, "image_mode": cfg.prepare.image_mode, "cases": facts},
+        )  # fmt: skip
         dump_config(cfg, root / "config.yaml")
     for s in SPLITS:
         result.slices[s] = sum(r.split == s for r in rows)
         result.tumour_slices[s] = sum(r.split == s and r.tumour_pixels > 0 for r in rows)
+    if not rows:
+        raise DataError(f"{source.path}: no slices exported; check split and prepare.select")
     return result

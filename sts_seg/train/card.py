@@ -24,12 +24,16 @@ def _spec(cfg: Config, dataset: Path, canvas: int) -> SliceSpec:
     return dataset_spec(dataset) or cfg.slice_spec(canvas)
 
 
+def _policy(dataset: Path) -> object:
+    path = Path(dataset) / SPEC
+    return read_json(path, "dataset spec").get("spacing_policy", "native") if path.is_file() else "native"
+
+
 def write_run_card(run: Path, cfg: Config, dataset: Path, canvas: int) -> Path:
     """``run/stsseg.json`` for the model trained on ``dataset``."""
     from sts_seg.train.compile import versions
 
-    split = Path(dataset) / "split.json"
-    spacing = read_json(split, "split file").get("spacing_mm") if split.is_file() else None
+    spacing = None
     text = repr(sorted(config_to_dict(cfg).items())).encode()
     provenance = {"config_sha256": hashlib.sha256(text).hexdigest(), "dataset": str(dataset), "versions": versions()}
     card = ModelCard(
@@ -38,5 +42,6 @@ def write_run_card(run: Path, cfg: Config, dataset: Path, canvas: int) -> Path:
         spacing_mm=tuple(spacing or cfg.data.spacing_mm),  # type: ignore[arg-type]
         postprocess=cfg.postprocess.model_dump(),
         provenance=provenance,
+        spacing_policy=_policy(dataset),
     )
     return write_card(run, card)

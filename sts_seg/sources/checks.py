@@ -1,0 +1,52 @@
+"""Checks every case passes before anything is written; each failure is one line naming the case."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from sts_seg.errors import DataError
+
+
+def check_arrays(where: str, ct: np.ndarray, pet: np.ndarray, label: np.ndarray | None) -> None:
+    """3D, non-empty, equal shapes, finite CT/PET, integer labels >= 0 (``where`` names the case)."""
+    arrays = {"CT": ct, "PET": pet} | ({"label": label} if label is not None else {})
+    for name, arr in arrays.items():
+        if arr.ndim != 3 or 0 in arr.shape:
+            raise DataError(f"{where}: {name} has shape {arr.shape}; expected a non-empty 3D volume")
+        if arr.dtype.kind not in "biuf":
+            raise DataError(f"{where}: {name} holds {arr.dtype} values, not numbers")
+    shapes = {name: arr.shape for name, arr in arrays.items()}
+    if len(set(shapes.values())) > 1:
+        listed = ", ".join(f"{k} {v}" for k, v in shapes.items())
+        raise DataError(f"{where}: shapes differ ({listed}); put CT, PET and label on one grid")
+    for name in ("CT", "PET"):
+        if not np.isfinite(arrays[name]).all():
+            raise DataError(f"{where}: {name} holds NaN or infinite values; fix or mask them")
+    if label is not None and label.dtype.kind == "f" and not np.array_equal(label, np.round(label)):
+        raise DataError(f"{where}: the label holds non-integer values; labels must be integers >= 0")
+    if label is not None and label.min() < 0:
+        raise DataError(f"{where}: the label holds negative values; labels must be integers >= 0")
+
+
+def tumour_mask(
+    where: str, label: np.ndarray, foreground: Sequence[int] | None, background: Sequence[int] = ()
+) -> np.ndarray:
+    """uint8 tumour mask: ``label > 0`` (``foreground`` None) or ``label`` in ``foreground``.
+
+    With ``foreground`` given, a value that is neither 0, foreground nor ``background`` is a
+    DataError that names the case and the values found.
+    """
+    if foreground is None:
+        return (label > 0).astype(np.uint8)
+    values = np.unique(label)
+    allowed = {0, *foreground, *background}
+    unknown = sorted(int(v) for v in values if int(v) not in allowed)
+    if unknown:
+        found = ", ".join(str(int(v)) for v in values)
+        raise DataError(
+            f"{where}: label values {unknown} are neither background nor in data.foreground_labels "
+            f"{list(foreground)} (found {found}); list them in data.foreground_labels or data.background_labels"
+        )
+    return np.isin(label, list(foreground)).astype(np.uint8)
