@@ -51,8 +51,9 @@ class SourceNotes:
 
 
 class Source(Protocol):
-    """A dataset on disk: ``layout`` (its name), ``path``, ``infos()`` (sorted by case id),
-    ``read(case_id, with_label)`` and ``write_masks(...)`` through :mod:`sts_seg.sources.writeback`."""
+    """A dataset on disk: ``layout`` (its name), ``path``, ``notes``, ``infos()`` (sorted by case
+    id) and ``read(case_id, with_label)``. Results go back on a case's grid through its
+    ``geometry`` (:func:`sts_seg.io.nifti.write_like` for NIfTI cases)."""
 
     layout: str
     path: Path
