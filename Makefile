@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: install test demo bench lint fmt clean
+.PHONY: install test demo demo-nifti bench lint fmt clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH (or: make PYTHON=python3 ...)"; exit 1; }
@@ -22,6 +22,9 @@ test: $(STAMP)  ## run the test suite (tiny synthetic data, CPU)
 demo: $(STAMP)  ## run every pipeline stage on the synthetic phantom, into demo/
 	bash scripts/demo.sh
 
+demo-nifti: $(STAMP)  ## prepare -> train -> infer -> evaluate on an autoPET-layout NIfTI phantom, into demo_nifti/
+	bash scripts/demo_nifti.sh
+
 bench: $(STAMP)  ## benchmarks: prepare, augment, train, infer throughput
 	$(BIN)/python -m bench
 
@@ -34,4 +37,4 @@ fmt: $(STAMP)
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf demo .pytest_cache build *.egg-info
+	rm -rf demo demo_nifti .pytest_cache build *.egg-info

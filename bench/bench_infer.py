@@ -22,10 +22,11 @@ def run(quick: bool = False) -> list[dict]:
     from sts_seg.infer.folder import infer_folder
     from sts_seg.infer.keras_net import KerasNetwork
     from sts_seg.infer.predictor import Predictor
-    from sts_seg.infer.volumes import infer_volumes
+    from sts_seg.infer.volumes import VolumeSettings, infer_source
     from sts_seg.io import png
     from sts_seg.model import build_model
     from sts_seg.phantom import synth
+    from sts_seg.sources import open_source
 
     s = 112  # the canvas prepare chooses for the phantom (its largest slice, 110 px, rounded up)
     cfg = load_config(ROOT / "configs" / "sts.yaml", [f"model.image_size={s}"])
@@ -71,7 +72,7 @@ def run(quick: bool = False) -> list[dict]:
         h5 = tmp / "p.h5"
         shapes = synth(output=h5, n_patients=2, seed=0)
         t0 = time.perf_counter()
-        infer_volumes(predictor, h5, tmp / "pred", spec=spec, spacing_mm=cfg.data.spacing_mm, postprocessing={})
+        infer_source(predictor, open_source(h5), tmp / "pred", settings=VolumeSettings(spec))
         dt = time.perf_counter() - t0
         z = np.mean([v[0] for v in shapes.values()])
         rows.append(

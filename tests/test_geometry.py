@@ -108,3 +108,24 @@ def test_probabilities_go_back_bilinearly_with_resize():
     back = to_native(prob, p, nearest=False)
     assert back.shape == (10, 10, 2)
     assert 0 < back[0, 0, 1] < back[0, -1, 1] <= 1
+
+
+@pytest.mark.parametrize(
+    ("mode", "geometry"), [("channels", "pad"), ("channels", "resize"), ("seed_sum", "pad"), ("seed_sum", "resize")]
+)
+def test_whole_stack_images_equal_the_slice_by_slice_ones(mode, geometry):
+    from sts_seg.core.slicing import SliceSpec
+
+    rng = np.random.default_rng(8)
+    ct = rng.uniform(-1200, 1500, (5, 19, 23)).astype(np.float32)
+    pet = rng.uniform(0, 14, (5, 19, 23)).astype(np.float32)
+    label = (rng.random((5, 19, 23)) > 0.7).astype(np.uint8) * 2
+    spec = SliceSpec(mode, (("ct", -1000.0, 1000.0), ("pet", 0.0, 10.0), ("ct", -160.0, 240.0)), geometry, 32, 4)
+    p = spec.placement(ct.shape[1:])
+    images, masks = spec.images(ct, pet, p), spec.masks(label, p)
+    assert images.dtype == masks.dtype == np.uint8
+    for i in range(len(ct)):
+        np.testing.assert_array_equal(images[i], spec.image(ct[i], pet[i], p))
+        np.testing.assert_array_equal(masks[i], spec.mask(label[i], p))
+    assert spec.images(ct[:0], pet[:0], p).shape == (0, 32, 32, spec.channels)
+    assert spec.masks(label[:0], p).shape == (0, 32, 32)

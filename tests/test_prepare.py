@@ -275,6 +275,7 @@ def test_prepare_fingerprint(pad_ds):
         assert (info["ct_hu_min"], info["ct_hu_max"]) == (-1000.0, 60.0)
         assert info["pet_suvmax"] == pytest.approx(8.0)
         assert info["tumour_suvmean"] == pytest.approx(8.0)
+        assert info["labels"] == [0, 2]  # the source label values (the hand tumour is labelled 2)
         assert info["pet_suvmax"] > 0.5 + i
         assert info["split"] in SPLITS
         assert pid in res.splits[info["split"]]

@@ -174,6 +174,13 @@ def test_labels_outside_the_foreground_labels_name_the_case_and_values(trees, tm
     assert not (tmp_path / "ds").exists()
     res = prepare(cfg=cfg.updated({"data.background_labels": [2]}))  # nodes as background: accepted
     assert sum(res.tumour_slices.values()) > 0
+    facts = json.loads((tmp_path / "ds" / "fingerprint.json").read_text())["cases"]
+    src = open_source(trees["hecktor"])
+    for case, f in facts.items():  # the source's label values, and only label 1 counted as tumour
+        label = src.read(case).label
+        assert f["labels"] == sorted(int(v) for v in np.unique(label))
+        assert f["tumour_voxels"] == int((label == 1).sum())
+    assert any(2 in f["labels"] for f in facts.values())
 
 
 def test_dataset_json_channel_names_must_say_ct_and_pet(trees, tmp_path):
@@ -235,3 +242,13 @@ def test_label_safe_resampling_keeps_volume_better_than_nearest():
     assert abs(down.sum() * new_voxel - vol_mm3) / vol_mm3 < 0.04
     back = resample_mask(down, blob.shape)
     assert 2 * (back & blob).sum() / (back.sum() + blob.sum()) > 0.9
+
+
+@pytest.mark.parametrize(
+    "values", [[0], [1], [0, 1], [3, 4], [0, 2], [0, 1, 2], [5, 0, 9]], ids=lambda v: "-".join(map(str, v))
+)
+def test_label_values_are_the_distinct_values(values):
+    from sts_seg.sources.checks import label_values
+
+    label = np.array(values * 7, np.uint8).reshape(1, 7, len(values))
+    assert label_values(label).tolist() == sorted(set(values))

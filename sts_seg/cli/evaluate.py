@@ -77,19 +77,21 @@ def render(report) -> None:
     if pp is not None and pp.rows:
         by_case = {r["case"]: r for r in base.rows} if base else {}
         t = Table(title=f"{report.split}: per-case 3D tumour metrics (each case's own grid)")
-        for col in COLUMNS:
-            t.add_column(col, justify="left" if col == "case" else "right")
+        studies = any(r["case"] != r["patient"] for r in pp.rows)  # autoPET: several studies per patient
+        columns = ("case", "patient", *COLUMNS[1:]) if studies else COLUMNS
+        for col in columns:
+            t.add_column(col, justify="left" if col in ("case", "patient") else "right")
         for r in pp.rows:
             b = by_case.get(r["case"], {})
             t.add_row(
-                r["case"], f"[bold]{fmt(r['dice'])}[/]", fmt(b.get("dice")), fmt(r["iou"]), fmt(r["precision"]),
-                fmt(r["recall"]), fmt(r["hd95_mm"]), fmt(r["assd_mm"]), fmt(r["gt_volume_mm3"] / 1000),
-                fmt(r["pred_volume_mm3"] / 1000),
+                r["case"], *([r["patient"]] if studies else []), f"[bold]{fmt(r['dice'])}[/]", fmt(b.get("dice")),
+                fmt(r["iou"]), fmt(r["precision"]), fmt(r["recall"]), fmt(r["hd95_mm"]), fmt(r["assd_mm"]),
+                fmt(r["gt_volume_mm3"] / 1000), fmt(r["pred_volume_mm3"] / 1000),
             )  # fmt: skip
         s = pp.stats
         t.add_section()
         t.add_row(
-            "mean ± sd", f"[bold]{fmt(s['dice'].mean)} ± {fmt(s['dice'].std)}[/]",
+            "mean ± sd", *([""] if studies else []), f"[bold]{fmt(s['dice'].mean)} ± {fmt(s['dice'].std)}[/]",
             f"{fmt(base.dice.mean)} ± {fmt(base.dice.std)}" if base else "-", fmt(s["iou"].mean),
             fmt(s["precision"].mean), fmt(s["recall"].mean), fmt(s["hd95_mm"].mean), fmt(s["assd_mm"].mean), "", "",
         )  # fmt: skip
@@ -103,7 +105,8 @@ def render(report) -> None:
     console.print(f"truth: {report.header.get('truth', '-')}")
     for note in report.notes:
         err_console.print(f"note: {note}", markup=False)
-    console.print(f"report: {report.output}  (per_patient.csv, per_image.csv, summary.json, evaluation.csv, overlays/)")
+    written = sorted(p.name + ("/" if p.is_dir() else "") for p in Path(report.output).iterdir())
+    console.print(f"report: {report.output}  ({', '.join(written)})")
 
 
 def register(app: typer.Typer) -> None:

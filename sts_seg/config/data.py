@@ -183,7 +183,7 @@ class PrepareConfig(Section):
     spacing_mm: Literal["auto", "native"] | tuple[float, float, float] = "auto"
     """Slicing grid: `native`, `[z, y, x]` mm, or `auto` (the HDF5 native; NIfTI 4 mm in-plane, z kept)."""
     workers: int = Field(2, ge=1)
-    """Processes exporting cases in parallel (one case each)."""
+    """Threads that render and encode slices (1: everything in order in one thread)."""
 
     @field_validator("channels")
     @classmethod

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from sts_seg.core.geometry import Mode, Placement, inference_placement, placement_for, to_canvas, to_native
-from sts_seg.core.intensity import Window, quantize, render_slice
+from sts_seg.core.intensity import Window, quantize, render_slice, window
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,32 @@ class SliceSpec:
         """One native ``(h, w)`` label slice -> uint8 canvas tumour mask (label > 0 -> 1)."""
         return to_canvas((np.asarray(label) > 0).astype(np.uint8), p, is_mask=True)
 
+    def images(self, ct: np.ndarray, pet: np.ndarray, p: Placement) -> np.ndarray:
+        """``(N, h, w)`` CT/PET slices -> uint8 ``(N, canvas_h, canvas_w, C)``, equal to
+        :meth:`image` slice by slice; windowed and padded in whole-stack numpy operations (pad
+        geometry, ``channels`` mode), else slice by slice."""
+        n = len(ct)
+        if self.geometry != "pad" or self.image_mode != "channels" or n == 0:
+            out = np.zeros((n, p.canvas_h, p.canvas_w, self.channels), np.uint8)
+            for i in range(n):
+                out[i] = self.image(ct[i], pet[i], p)
+            return out
+        out = np.zeros((n, p.canvas_h, p.canvas_w, self.channels), np.uint8)
+        inner = out[:, p.offset_y : p.offset_y + p.native_h, p.offset_x : p.offset_x + p.native_w]
+        src = {"ct": ct, "pet": pet}
+        for c, (modality, lo, hi) in enumerate(self.windows):
+            inner[..., c] = quantize(window(src[modality], lo, hi))
+        return out
+
+    def masks(self, label: np.ndarray, p: Placement) -> np.ndarray:
+        """``(N, h, w)`` label slices -> uint8 ``(N, canvas_h, canvas_w)`` tumour masks (label > 0 -> 1)."""
+        if self.geometry != "pad":
+            return np.stack([self.mask(lab, p) for lab in label]) if len(label) else np.zeros(
+                (0, p.canvas_h, p.canvas_w), np.uint8)  # fmt: skip
+        out = np.zeros((len(label), p.canvas_h, p.canvas_w), np.uint8)
+        out[:, p.offset_y : p.offset_y + p.native_h, p.offset_x : p.offset_x + p.native_w] = np.asarray(label) > 0
+        return out
+
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "windows": [list(w) for w in self.windows]}
 
@@ -68,11 +94,8 @@ def volume_images(
     """``[z, y, x]`` CT and PET -> ``(N, H, W, C)`` uint8 images of slices ``zs`` (default all),
     on the inference placement (every voxel kept)."""
     p = spec.inference_placement(ct.shape[1:])
-    zs = range(ct.shape[0]) if zs is None else zs
-    images = [spec.image(ct[z], pet[z], p) for z in zs]
-    if not images:
-        return np.zeros((0, p.canvas_h, p.canvas_w, spec.channels), np.uint8), p
-    return np.stack(images), p
+    zs = list(range(ct.shape[0]) if zs is None else zs)
+    return spec.images(ct[zs], pet[zs], p), p
 
 
 def labels_to_native(labels: np.ndarray, p: Placement) -> np.ndarray:

@@ -11,6 +11,7 @@ axes keeps its nearest orientation (nibabel's ``io_orientation``); the stored af
 
 from __future__ import annotations
 
+import gzip
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,10 +57,17 @@ class Grid:
         return int(z), int(y), int(x)
 
 
-def load(path: Path, what: str = "NIfTI image") -> nib.Nifti1Image:
-    """A 3D NIfTI image (header read, voxels on demand); any nibabel error names the file."""
+def load(path: Path, what: str = "NIfTI image", voxels: bool = False) -> nib.Nifti1Image:
+    """A 3D NIfTI image; any nibabel error names the file.
+
+    ``voxels`` False reads the header only (voxels on demand); True decompresses a ``.gz`` file
+    in one call (about 1.5x faster than nibabel's streamed read, and it releases the GIL).
+    """
     with reading(path, what, "re-export it as a 3D NIfTI file"):
-        img = nib.load(str(path))
+        if voxels and str(path).endswith(".gz"):
+            img = nib.Nifti1Image.from_bytes(gzip.decompress(Path(path).read_bytes()))
+        else:
+            img = nib.load(str(path))
         if len(img.shape) == 4 and img.shape[3] == 1:
             img = img.slicer[..., 0]
         if len(img.shape) != 3:
@@ -71,12 +79,12 @@ def grid_of(img: nib.Nifti1Image, path: Path) -> Grid:
     return Grid(Path(path), tuple(int(n) for n in img.shape[:3]), np.asarray(img.affine, dtype=np.float64))  # type: ignore[arg-type]
 
 
-def to_zyx(img: nib.Nifti1Image, path: Path, dtype: type = np.float32) -> np.ndarray:
-    """The voxels as ``[z, y, x]`` in LPS orientation."""
+def to_zyx(img: nib.Nifti1Image, path: Path, dtype: type | None = np.float32) -> np.ndarray:
+    """The voxels as ``[z, y, x]`` in LPS orientation, as ``dtype`` (None: as stored, scaled)."""
     with reading(path, "NIfTI voxels", "re-export it"):
-        lps = img.as_reoriented(grid_of(img, path).to_lps)
-        data = np.asarray(lps.dataobj, dtype=dtype)
-    return np.ascontiguousarray(data.transpose(2, 1, 0))
+        stored = np.asanyarray(img.dataobj)  # scaled by the header's slope/intercept when set
+        lps = orient.apply_orientation(stored, grid_of(img, path).to_lps)  # flips and swaps: views
+        return np.ascontiguousarray(lps.transpose(2, 1, 0), dtype=dtype)  # one copy, converted
 
 
 def resampled_onto(img: nib.Nifti1Image, reference: nib.Nifti1Image, path: Path, order: int = 1) -> nib.Nifti1Image:
@@ -122,5 +130,5 @@ def write_zyx(path: Path, volume_zyx: np.ndarray, spacing_zyx: tuple[float, floa
 
 def read_zyx(path: Path) -> tuple[np.ndarray, Grid]:
     """A NIfTI file as an LPS ``[z, y, x]`` array and its grid (e.g. a predicted mask)."""
-    img = load(path)
+    img = load(path, voxels=True)
     return to_zyx(img, path, np.float32), grid_of(img, path)

@@ -18,6 +18,8 @@ from sts_seg.errors import DataError
 from sts_seg.io.reading import reading
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+#: zlib level of written PNGs: 1 encodes 2.5x faster than PIL's default 6 for files ~25 % larger
+COMPRESS_LEVEL = 1
 #: palette of written masks: 0 black, 1 yellow (the original's tumour colour), 2 green, 3 red
 MASK_PALETTE: tuple[tuple[int, int, int], ...] = ((0, 0, 0), (255, 255, 0), (0, 255, 0), (255, 0, 0))
 
@@ -50,7 +52,7 @@ def write_image(path: Path, image: np.ndarray) -> None:
         raise ValueError(f"write_image expects uint8, got {arr.dtype}")
     if arr.ndim == 3 and arr.shape[2] == 1:
         arr = arr[..., 0]
-    Image.fromarray(arr).save(path)
+    Image.fromarray(arr).save(path, compress_level=COMPRESS_LEVEL)
 
 
 def write_mask(path: Path, mask: np.ndarray) -> None:
@@ -62,7 +64,7 @@ def write_mask(path: Path, mask: np.ndarray) -> None:
         raise ValueError(f"mask label {int(arr.max())} has no palette colour")
     img = Image.fromarray(arr.astype(np.uint8), mode="P")
     img.putpalette([c for rgb in MASK_PALETTE for c in rgb])
-    img.save(path)
+    img.save(path, compress_level=COMPRESS_LEVEL)
 
 
 def read_mask(path: Path, colours: ColourMap = ColourMap()) -> np.ndarray:

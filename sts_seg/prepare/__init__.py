@@ -2,20 +2,17 @@
 
 Order matters for honest numbers: the cases are listed from headers, patients are split (all
 studies of a patient in one split), the canvas is chosen from the largest planned slice (no voxel
-is ever cropped), then every case is read, checked, resampled to its planned grid and exported,
-one case per worker process (memory does not grow with the number of cases). Everything is
+is ever cropped), then every case is read, checked, resampled to its planned grid and exported:
+two cases in flight at a time (one read while the other is written), their slices encoded on
+``prepare.workers`` threads, so memory does not grow with the number of cases. Everything is
 written into a temporary folder that is renamed into place only when every case passed: a bad
 case leaves nothing behind.
 """
 
 from __future__ import annotations
 
-import os
-import threading
-import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 from pathlib import Path
 
 from sts_seg.config import SPLITS, Config, dump_config
@@ -89,39 +86,32 @@ def _jobs(cfg: Config, source: Source, grids: dict[str, CaseGrid], canvas: Canva
     ]
 
 
-def _exit_with_parent(parent: int) -> None:
-    """Worker initializer: end the worker when the process that started it is gone (killed)."""
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(0.5)
-        os._exit(1)
-
-    threading.Thread(target=watch, daemon=True).start()
+#: cases in flight at once: one is read and resampled while the other's slices are written
+CASES_IN_FLIGHT = 2
 
 
 def _run(jobs: list[ExportJob], workers: int, progress: ProgressFn) -> tuple[list[SliceRow], dict]:
+    """Export every job; ``workers`` 1 runs everything in this thread, in order."""
     rows: list[SliceRow] = []
     facts: dict = {}
-    if workers <= 1 or len(jobs) <= 1:
-        results = map(export_case, jobs)
-        pool = None
-    else:
-        pool = ProcessPoolExecutor(
-            min(workers, len(jobs)),
-            mp_context=get_context("spawn"),
-            initializer=_exit_with_parent,
-            initargs=(os.getpid(),),
-        )
-        results = pool.map(export_case, jobs)
+    if workers <= 1:
+        for k, job in enumerate(jobs):
+            r, facts[job.grid.case_id] = export_case(job)
+            rows += r
+            progress(k + 1, len(jobs), job.grid.case_id)
+        return rows, facts
+    slices = ThreadPoolExecutor(workers, thread_name_prefix="stsseg-png")
+    cases = ThreadPoolExecutor(min(CASES_IN_FLIGHT, len(jobs)), thread_name_prefix="stsseg-case")
     try:
+        results = cases.map(lambda job: export_case(job, slices), jobs)
         for k, (job, (r, f)) in enumerate(zip(jobs, results, strict=True)):
             rows += r
             facts[job.grid.case_id] = f
             progress(k + 1, len(jobs), job.grid.case_id)
-    finally:
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
+    finally:  # on an error (or SIGTERM): no new slice or case starts; running ones end first
+        slices.shutdown(wait=False, cancel_futures=True)
+        cases.shutdown(wait=True, cancel_futures=True)
+        slices.shutdown(wait=True)
     return rows, facts
 
 
