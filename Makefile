@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: install test demo demo-nifti bench lint fmt clean
+.PHONY: install test demo demo-nifti cv bench lint fmt clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH (or: make PYTHON=python3 ...)"; exit 1; }
@@ -25,6 +25,9 @@ demo: $(STAMP)  ## run every pipeline stage on the synthetic phantom, into demo/
 demo-nifti: $(STAMP)  ## prepare -> train -> infer -> evaluate on an autoPET-layout NIfTI phantom, into demo_nifti/
 	bash scripts/demo_nifti.sh
 
+cv: $(STAMP)  ## leave-one-patient-out cross-validation on the phantom (folds on Ray, 2 at a time), into demo_cv/
+	bash scripts/cv.sh
+
 bench: $(STAMP)  ## benchmarks: prepare, augment, train, infer throughput
 	$(BIN)/python -m bench
 
@@ -37,4 +40,4 @@ fmt: $(STAMP)
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf demo demo_nifti .pytest_cache build *.egg-info
+	rm -rf demo demo_nifti demo_cv .pytest_cache build *.egg-info

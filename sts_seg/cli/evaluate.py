@@ -23,7 +23,10 @@ from sts_seg.cli.common import (
 )
 from sts_seg.cli.train import DatasetOpt
 
-ModelOpt = Annotated[Path | None, typer.Option("--model", help="A .keras model (default: <train.run_dir>/best.keras).")]
+ModelOpt = Annotated[
+    Path | None,
+    typer.Option("--model", help="A .keras model or a cv folder (default: <train.run_dir>/best.keras)."),
+]
 
 
 def fmt(v: float | None) -> str:

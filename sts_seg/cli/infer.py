@@ -39,10 +39,16 @@ def infer(
         bool | None, typer.Option("--overlay", help="Also write the mask blended over the input.")
     ] = None,
     nifti: Annotated[bool | None, typer.Option("--nifti", help="HDF5 volumes: also write NIfTI (+ CT, PET).")] = None,
+    tta: Annotated[str | None, typer.Option("--tta", help="Test-time augmentation: none or flips (infer.tta).")] = None,
+    shard: Annotated[
+        str | None, typer.Option("--shard", help="i/n: only the i-th (0-based) of n interleaved shards of the cases.")
+    ] = None,
     force: ForceOpt = False,
     overrides: SetOpt = None,
 ) -> None:
-    """Masks (and overlays) for a folder of images (--input), or one mask per case of a source (--source)."""
+    """Masks (and overlays) for a folder of images (--input), or one mask per case of a source (--source).
+
+    --model takes a .keras file or a cv folder (its fold models are averaged)."""
     if input is not None and source is not None:
         raise ConfigError("give one of --input DIR (images) or --source PATH (volumes), not both")
     values = {
@@ -53,6 +59,8 @@ def infer(
         "infer.model": model,
         "infer.overlay": overlay,
         "infer.nifti": nifti,
+        "infer.tta": tta,
+        "infer.shard": shard,
     }
     cfg = config_from(config, overrides, values)
     quiet_tensorflow()
@@ -60,6 +68,8 @@ def infer(
 
     with progress_bar("infer") as progress:
         res = run_infer(cfg=cfg, force=force, progress=progress)
+    for note in res.notes or []:
+        err_console.print(f"note: {note}", markup=False)
     if res.folder is not None:
         extra = " (+ overlays/)" if cfg.infer.overlay else ""
         console.print(f"wrote {len(res.folder.written)} mask(s) to {res.output}{extra}")

@@ -7,6 +7,7 @@ Every section forbids unknown keys, so a typo is an error, not a silently ignore
 
 from sts_seg.config.augment import AugmentConfig
 from sts_seg.config.base import SPLITS, Section, Split
+from sts_seg.config.cv import CvConfig
 from sts_seg.config.data import ChannelSpec, DataConfig, PrepareConfig, RgbClass, SelectConfig, SlicePolicy, SplitConfig
 from sts_seg.config.evaluate import BaselineConfig, EvalConfig, InferConfig, PostprocessConfig
 from sts_seg.config.load import (
@@ -27,6 +28,7 @@ __all__ = [
     "BaselineConfig",
     "ChannelSpec",
     "Config",
+    "CvConfig",
     "DataConfig",
     "EarlyStoppingConfig",
     "EvalConfig",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from sts_seg.config.base import Section, Split
 
@@ -66,6 +66,17 @@ class PostprocessConfig(Section):
         return self.keep_largest is not None or self.min_volume_ml > 0
 
 
+def parse_shard(value: str) -> tuple[int, int]:
+    """``"i/n"`` -> ``(i, n)`` with ``0 <= i < n``."""
+    try:
+        i, n = (int(x) for x in value.split("/"))
+    except ValueError:
+        raise ValueError(f"a shard is i/n with whole numbers, e.g. 0/4 (got {value!r})") from None
+    if not 0 <= i < n:
+        raise ValueError(f"a shard i/n needs 0 <= i < n (got {value!r})")
+    return i, n
+
+
 class InferConfig(Section):
     """What ``stsseg infer`` predicts and writes."""
 
@@ -79,9 +90,20 @@ class InferConfig(Section):
     """Volume mode: the cases (patients, for the HDF5) to predict; null = all."""
     batch_size: int = Field(16, ge=1)
     """Slices per prediction batch."""
+    tta: Literal["none", "flips"] = "none"
+    """Test-time augmentation: `flips` averages the softmax over horizontal, vertical and both flips."""
+    shard: str | None = None
+    """`i/n`: predict only the i-th (0-based) of n interleaved shards of the sorted cases or images."""
     overlay: bool = False
     """Also write masks blended over the inputs."""
     overlay_alpha: float = Field(0.45, ge=0, le=1)
     """Opacity of the mask in overlays."""
     nifti: bool = False
     """Volume mode on the HDF5: also write <patient>.nii.gz with CT and PET copies (NIfTI sources always get NIfTI)."""
+
+    @field_validator("shard")
+    @classmethod
+    def _shard(cls, v: str | None) -> str | None:
+        if v is not None:
+            parse_shard(v)
+        return v

@@ -9,6 +9,7 @@ from pydantic import model_validator
 
 from sts_seg.config.augment import AugmentConfig
 from sts_seg.config.base import Section
+from sts_seg.config.cv import CvConfig
 from sts_seg.config.data import DataConfig, PrepareConfig, SplitConfig
 from sts_seg.config.evaluate import EvalConfig, InferConfig, PostprocessConfig
 from sts_seg.config.model import ModelConfig
@@ -37,6 +38,8 @@ class Config(Section):
     """3D clean-up of predictions."""
     infer: InferConfig = InferConfig()
     """Inference."""
+    cv: CvConfig = CvConfig()
+    """Cross-validation."""
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Config:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sts_seg.config import Config, config_to_dict
+from sts_seg.config import Config, PostprocessConfig, config_to_dict
 from sts_seg.core.postprocess import postprocess
 from sts_seg.errors import ConfigError
 from sts_seg.evaluate.baseline import pet_threshold
@@ -17,6 +17,7 @@ from sts_seg.evaluate.gather import CaseEval, Plan, open_configured, plan_datase
 from sts_seg.evaluate.report import EvalReport, Overlay, write_report
 from sts_seg.evaluate.score import case_row, pick_overlays, score_slices, scores, slice_rows
 from sts_seg.evaluate.volumes import plan_volumes, volume_predictions
+from sts_seg.infer.loading import postprocess_for
 from sts_seg.io.atomic import check_writable_dir
 from sts_seg.progress import ProgressFn, no_progress
 
@@ -57,11 +58,12 @@ def _baseline(c: CaseEval, cfg: Config):
 def _score(plan: Plan, cfg: Config) -> tuple[list, list | None, list]:
     """Per-case rows, baseline rows (None without PET), per-image rows; one case in memory at a time."""
     e, hd = cfg.eval.empty_policy, cfg.eval.hd95
-    pp = cfg.postprocess.model_dump()
+    pp, _note = postprocess_for(cfg, cfg.eval.model)
+    active = PostprocessConfig(**pp).active
     model_rows, base_rows, image_rows = [], [], []
     has_pet = True
     for c in plan.cases:
-        pred = postprocess(c.pred, c.spacing, **pp) if cfg.postprocess.active else c.pred
+        pred = postprocess(c.pred, c.spacing, **pp) if active else c.pred
         model_rows.append(case_row(c.case, c.patient, pred, c.truth, c.spacing, e, hd))
         if (
             c.grid_truth is not None
@@ -91,8 +93,11 @@ def evaluate(*, cfg: Config, force: bool = False, progress: ProgressFn = no_prog
         per_patient = scores(model_rows)
         baseline = scores(base_rows) if base_rows is not None else None
         per_image = scores(image_rows) if image_rows else None
-        if cfg.postprocess.active:
-            notes.append(f"post-processing applied to the 3D predictions: {cfg.postprocess.model_dump()}")
+        pp, note = postprocess_for(cfg, cfg.eval.model)
+        if note:
+            notes.append(note)
+        elif cfg.postprocess.active:
+            notes.append(f"post-processing applied to the 3D predictions: {pp}")
         if not cfg.eval.baseline.enabled:
             notes.append("PET baseline disabled (eval.baseline.enabled: false)")
         elif base_rows is None:
@@ -101,7 +106,7 @@ def evaluate(*, cfg: Config, force: bool = False, progress: ProgressFn = no_prog
         "empty_policy": cfg.eval.empty_policy,
         "hd95": cfg.eval.hd95,
         "baseline": cfg.eval.baseline.model_dump(),
-        "postprocess": cfg.postprocess.model_dump(),
+        "postprocess": postprocess_for(cfg, cfg.eval.model)[0],
         "config": config_to_dict(cfg),
     }
     cases = sorted({r["case"] for r in per_patient.rows}) if per_patient else sorted({p for _, p, _ in plan.records})

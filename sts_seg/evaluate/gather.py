@@ -19,7 +19,7 @@ from sts_seg.config import Config
 from sts_seg.core.resample import resample_mask
 from sts_seg.core.restack import covered_slices, restack
 from sts_seg.errors import DataError
-from sts_seg.evaluate.guards import check_no_leakage, patient_of
+from sts_seg.evaluate.guards import check_no_leakage, check_unseen_by_cv, patient_of
 from sts_seg.io import png
 from sts_seg.io.layout import Pair, list_images, list_pairs
 from sts_seg.io.manifest import MANIFEST, SliceRow, read_manifest
@@ -107,7 +107,7 @@ def _model_predictions(model: Path, pairs: list[Pair], images: dict[str, np.ndar
     from sts_seg.infer.images import predict_images
     from sts_seg.infer.loading import load_predictor
 
-    predictor, spec, _card = load_predictor(model, cfg, cfg.eval.batch_size)
+    predictor, spec, _card = load_predictor(model, cfg, cfg.eval.batch_size, cfg.infer.tta)
     labels = predict_images(predictor, spec, [images[p.name] for p in pairs], progress)
     return {p.name: lab for p, lab in zip(pairs, labels, strict=True)}
 
@@ -195,6 +195,8 @@ def plan_dataset(
     patients = {rows[p.name].patient for p in pairs} if rows else {patient_of(p.name) for p in pairs}
     train = {r.patient for r in found[1] if r.split == "train"} if found else None
     check_no_leakage(dataset, split, [p.name for p in pairs], patients, train)
+    if model is not None:
+        check_unseen_by_cv(model, patients)
     truth = {p.name: (png.read_mask(p.mask, cfg.data.colours) > 0).astype(np.uint8) for p in pairs}
     images = {p.name: png.read_image(p.image) for p in pairs}
     if model is not None:

@@ -45,3 +45,20 @@ def check_no_leakage(
             f"{dataset}: patient(s) {_shown(shared)} appear in both train and {split}; "
             "split by patient (stsseg prepare does) before evaluating"
         )
+
+
+def check_unseen_by_cv(model: Path, patients: set[str]) -> None:
+    """Raise DataError if ``model`` is a cv folder whose folds trained on any of ``patients``
+    (its ensemble has seen them; their honest score is the out-of-fold one in ``cv/``)."""
+    from sts_seg.cv.ensemble import is_cv_dir
+    from sts_seg.cv.folds import FOLDS_FILE, read_folds
+
+    if not is_cv_dir(model):
+        return
+    seen = {p for f in read_folds(Path(model) / FOLDS_FILE) for p in (*f.train, *f.valid)}
+    shared = patients & seen
+    if shared:
+        raise DataError(
+            f"{model}: the fold ensemble trained on patient(s) {_shown(shared)}; their out-of-fold scores are in "
+            f"{Path(model) / 'cv' / 'per_patient.csv'}; evaluate the ensemble on patients the cv never saw"
+        )

@@ -24,17 +24,19 @@ class InferResult:
     folder: FolderResult | None = None
     volumes: dict[str, tuple[int, int, int]] | None = None
     layout: str | None = None
+    notes: list[str] | None = None
 
 
 def model_path(cfg: Config) -> Path:
-    """``infer.model``, or ``<train.run_dir>/best.keras``."""
+    """``infer.model`` (a ``.keras`` file or a cv folder), or ``<train.run_dir>/best.keras``."""
     return Path(cfg.infer.model or Path(cfg.train.run_dir) / "best.keras")
 
 
 def infer(*, cfg: Config, force: bool = False, progress: ProgressFn = no_progress) -> InferResult:
     """Folder mode when ``infer.input`` is set, otherwise volume mode on ``data.source``."""
     from sts_seg.infer.folder import infer_folder
-    from sts_seg.infer.loading import load_predictor
+    from sts_seg.infer.loading import load_predictor, postprocess_for
+    from sts_seg.infer.shards import shard_of
     from sts_seg.infer.volumes import VolumeSettings, infer_source
     from sts_seg.prepare import source_for
 
@@ -44,16 +46,18 @@ def infer(*, cfg: Config, force: bool = False, progress: ProgressFn = no_progres
     if ic.input is None and cfg.data.source is None:
         raise ConfigError("give --input DIR (a folder of images) or --source PATH (volumes: HDF5 or NIfTI cases)")
     source = source_for(cfg) if ic.input is None else None
-    predictor, spec, card = load_predictor(model_path(cfg), cfg, ic.batch_size)
+    predictor, spec, card = load_predictor(model_path(cfg), cfg, ic.batch_size, ic.tta)
     if ic.input is not None:
         res = infer_folder(
             predictor, spec, ic.input, ic.output, overlay=ic.overlay, alpha=ic.overlay_alpha, force=force,
-            progress=progress,
+            progress=progress, shard=ic.shard,
         )  # fmt: skip
         return InferResult("folder", Path(ic.output), folder=res)
-    settings = VolumeSettings(spec, card.policy if card else "native", cfg.postprocess.model_dump())
+    pp, note = postprocess_for(cfg, model_path(cfg))
+    settings = VolumeSettings(spec, card.policy if card else "native", pp)
+    cases = shard_of(ic.cases or [i.case_id for i in source.infos()], ic.shard)
     shapes = infer_source(
-        predictor, source, Path(ic.output), settings=settings, cases=ic.cases, nifti_copies=ic.nifti, force=force,
+        predictor, source, Path(ic.output), settings=settings, cases=cases, nifti_copies=ic.nifti, force=force,
         progress=progress,
     )  # fmt: skip
-    return InferResult("volumes", Path(ic.output), volumes=shapes, layout=source.layout)
+    return InferResult("volumes", Path(ic.output), volumes=shapes, layout=source.layout, notes=[note] if note else [])

@@ -12,6 +12,7 @@ from sts_seg.core.slicing import SliceSpec
 from sts_seg.errors import DataError, OverwriteError, StsSegError
 from sts_seg.infer.images import predict_images
 from sts_seg.infer.predictor import Predictor
+from sts_seg.infer.shards import shard_of
 from sts_seg.io import png
 from sts_seg.io.atomic import check_writable_dir, staged_dir
 from sts_seg.io.layout import list_images
@@ -53,11 +54,13 @@ def infer_folder(
     alpha: float = 0.45,
     force: bool = False,
     progress: ProgressFn = no_progress,
+    shard: str | None = None,
 ) -> FolderResult:
-    """Predict every image in ``input_dir``; failures are recorded, the rest still processed."""
+    """Predict every image in ``input_dir`` (or the ``shard`` "i/n" of their sorted names);
+    failures are recorded, the rest still processed."""
     files = _check_folders(input_dir, output, force)
     result = FolderResult(Path(output))
-    names = list(files)
+    names = shard_of(list(files), shard)
     with staged_dir(output, force=force, what="output folder") as tmp:
         if overlay:
             (tmp / "overlays").mkdir()

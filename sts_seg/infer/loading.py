@@ -1,11 +1,18 @@
-"""A model path -> a :class:`~sts_seg.infer.predictor.Predictor` and the spec it was trained with."""
+"""A model path -> a :class:`~sts_seg.infer.predictor.Predictor` and the spec it was trained with.
+
+The path is a ``.keras`` file (with ``stsseg.json`` beside it), or a cv folder from ``stsseg cv``:
+then every fold model is loaded and their softmax is averaged (a fold ensemble), and the
+post-processing chosen on the out-of-fold predictions applies.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from sts_seg.config import Config
 from sts_seg.core.slicing import SliceSpec
+from sts_seg.cv.ensemble import chosen_postprocess, fold_models, is_cv_dir
 from sts_seg.errors import ModelError
 from sts_seg.infer.predictor import Predictor
 from sts_seg.io.card import ModelCard, card_beside
@@ -23,15 +30,37 @@ def spec_for(card: ModelCard | None, cfg: Config, model_path: Path) -> SliceSpec
     return cfg.slice_spec(int(cfg.model.image_size))
 
 
+def model_files(model_path: Path) -> list[Path]:
+    """The ``.keras`` files behind ``model_path``: itself, or every fold model of a cv folder."""
+    return fold_models(model_path) if is_cv_dir(model_path) else [Path(model_path)]
+
+
 def load_predictor(
     model_path: Path, cfg: Config, batch_size: int, tta: str = "none"
 ) -> tuple[Predictor, SliceSpec, ModelCard | None]:
-    """The Keras model at ``model_path`` as a predictor, its slice spec and its card (if any)."""
+    """The Keras model(s) at ``model_path`` as a predictor, the slice spec and the card (if any)."""
     from sts_seg.infer.keras_net import KerasNetwork
 
-    net = KerasNetwork.from_path(model_path)
-    card = card_beside(model_path)
-    spec = spec_for(card, cfg, Path(model_path))
-    if net.channels != spec.channels and net.channels != 3:
-        raise ModelError(f"{model_path}: the model takes {net.channels} channels but its spec renders {spec.channels}")
-    return Predictor([net], batch_size, tta), spec, card
+    files = model_files(model_path)
+    nets = [KerasNetwork.from_path(p) for p in files]
+    cards = [card_beside(p) for p in files]
+    card = cards[0]
+    spec = spec_for(card, cfg, Path(files[0]))
+    for p, c, net in zip(files, cards, nets, strict=True):
+        if (c.spec if c else spec) != spec or (c.policy if c else None) != (card.policy if card else None):
+            raise ModelError(f"{p}: trained with other slicing settings than {files[0]}; an ensemble needs one spec")
+        if net.channels != spec.channels and net.channels != 3:
+            raise ModelError(f"{p}: the model takes {net.channels} channels but its spec renders {spec.channels}")
+    return Predictor(nets, batch_size, tta), spec, card
+
+
+def postprocess_for(cfg: Config, model_path: Path | None) -> tuple[dict[str, Any], str | None]:
+    """The 3D post-processing to apply: the config's when it sets any, else the one a cv folder
+    chose on its out-of-fold predictions, else none; and a note saying which."""
+    if cfg.postprocess.active:
+        return cfg.postprocess.model_dump(), None
+    if model_path is not None and is_cv_dir(model_path):
+        chosen = chosen_postprocess(model_path)
+        if chosen is not None:
+            return chosen, f"post-processing chosen by cross-validation ({model_path}/cv/postprocess.json): {chosen}"
+    return cfg.postprocess.model_dump(), None

@@ -1,0 +1,110 @@
+"""Patient-level folds: seeded, written to ``folds.json`` before anything trains, editable.
+
+Each fold names its ``train``, ``valid`` and ``test`` patients. The validation patients (for
+checkpoints and early stopping) are drawn from the fold's training patients, never from its test
+patients. Every patient is tested exactly once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from sts_seg.errors import ConfigError, DataError
+from sts_seg.io.atomic import staged_file
+
+#: at most this many patients: leave-one-patient-out by default
+LOPO_MAX = 10
+FOLDS_FILE = "folds.json"
+
+
+@dataclass(frozen=True)
+class Fold:
+    """One fold: disjoint, sorted patient lists."""
+
+    train: tuple[str, ...]
+    valid: tuple[str, ...]
+    test: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, list[str]]:
+        return {k: list(v) for k, v in asdict(self).items()}
+
+
+def default_k(n_patients: int) -> int:
+    """Leave-one-patient-out up to :data:`LOPO_MAX` patients, otherwise 5 folds."""
+    return n_patients if n_patients <= LOPO_MAX else 5
+
+
+def make_folds(patients: Sequence[str], k: int | None = None, *, seed: int = 137, n_valid: int = 1) -> list[Fold]:
+    """``k`` folds (default :func:`default_k`) over a seeded permutation of ``patients``.
+
+    Test sets are interleaved chunks of the permutation (sizes differ by at most one); each fold's
+    ``n_valid`` validation patients are drawn (seeded by ``[seed, fold]``) from its other patients.
+    """
+    ids = sorted(set(patients))
+    n = len(ids)
+    k = default_k(n) if k is None else k
+    if k < 2:
+        raise ConfigError(f"--folds must be at least 2 (got {k})")
+    if n < k:
+        raise ConfigError(f"{n} patient(s) cannot make {k} folds; use --folds {max(2, n)} or fewer")
+    if n - -(-n // k) < n_valid + 1:
+        raise ConfigError(f"{n} patients in {k} folds leave too few to train on and validate with {n_valid}")
+    order = [ids[i] for i in np.random.default_rng(seed).permutation(n)]
+    folds = []
+    for f in range(k):
+        test = sorted(order[f::k])
+        rest = [p for p in ids if p not in test]
+        pick = np.random.default_rng([seed, f]).choice(len(rest), size=n_valid, replace=False)
+        valid = sorted(rest[i] for i in pick)
+        train = sorted(p for p in rest if p not in valid)
+        folds.append(Fold(tuple(train), tuple(valid), tuple(test)))
+    return folds
+
+
+def check_folds(folds: Sequence[Fold], patients: Sequence[str], where: str = FOLDS_FILE) -> None:
+    """Raise :class:`DataError` unless each fold is disjoint, non-empty, names known patients and
+    every patient is tested exactly once."""
+    known = set(patients)
+    tested: dict[str, int] = {}
+    for i, f in enumerate(folds):
+        name = f"{where}: fold {i}"
+        if not f.train or not f.valid or not f.test:
+            raise DataError(f"{name} needs at least one train, one valid and one test patient")
+        unknown = sorted((set(f.train) | set(f.valid) | set(f.test)) - known)
+        if unknown:
+            raise DataError(f"{name} names patient(s) {', '.join(unknown)} that are not in the source")
+        for a, b in (("train", "valid"), ("train", "test"), ("valid", "test")):
+            both = sorted(set(getattr(f, a)) & set(getattr(f, b)))
+            if both:
+                raise DataError(f"{name}: patient(s) {', '.join(both)} are in both {a} and {b}")
+        for p in f.test:
+            if p in tested:
+                raise DataError(f"{where}: patient {p} is tested in folds {tested[p]} and {i}; test each patient once")
+            tested[p] = i
+    missing = sorted(known - set(tested))
+    if missing:
+        raise DataError(f"{where}: patient(s) {', '.join(missing)} are tested in no fold; add them to a test list")
+
+
+def write_folds(path: Path, folds: Sequence[Fold], meta: dict) -> None:
+    """``folds.json``: ``{"meta": {...}, "folds": [{"train", "valid", "test"}, ...]}``, atomically."""
+    with staged_file(path) as tmp:
+        tmp.write_text(json.dumps({"meta": meta, "folds": [f.as_dict() for f in folds]}, indent=2) + "\n")
+
+
+def read_folds(path: Path) -> list[Fold]:
+    """The folds of a ``folds.json`` (as edited by a user, perhaps); one-line errors."""
+    try:
+        raw = json.loads(Path(path).read_text())
+        return [Fold(*(tuple(sorted(str(p) for p in entry[k])) for k in ("train", "valid", "test")))
+                for entry in raw["folds"]]  # fmt: skip
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise DataError(
+            f"{path}: not a folds file ({exc.__class__.__name__}: {exc}); it needs "
+            '{"folds": [{"train": [...], "valid": [...], "test": [...]}, ...]}; delete it to make new folds'
+        ) from None
