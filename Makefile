@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: install test demo demo-nifti cv bench lint fmt clean
+.PHONY: install test demo demo-nifti cv bench lint lean-check fmt clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH (or: make PYTHON=python3 ...)"; exit 1; }
@@ -25,11 +25,14 @@ demo: $(STAMP)  ## run every pipeline stage on the synthetic phantom, into demo/
 demo-nifti: $(STAMP)  ## prepare -> train -> infer -> evaluate on an autoPET-layout NIfTI phantom, into demo_nifti/
 	bash scripts/demo_nifti.sh
 
-cv: $(STAMP)  ## leave-one-patient-out cross-validation on the phantom (folds on Ray, 2 at a time), into demo_cv/
+cv: $(STAMP)  ## leave-one-patient-out cross-validation on the phantom, 2 folds at a time on Ray, into demo_cv/
 	bash scripts/cv.sh
 
 bench: $(STAMP)  ## benchmarks: prepare, augment, train, infer throughput
 	$(BIN)/python -m bench
+
+lean-check: $(STAMP)  ## a fresh venv with only stsseg[onnx] (no TensorFlow) predicts like Keras
+	PYTHON=$(PYTHON) bash scripts/lean_check.sh
 
 lint: $(STAMP)  ## ruff
 	$(BIN)/ruff check .

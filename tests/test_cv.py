@@ -266,7 +266,7 @@ def _cv_overrides() -> list[str]:
 def cv_run(tmp_path_factory: pytest.TempPathFactory, tiny_h5: Path):
     """A 3-fold cv of the 4-patient tiny phantom at 48 px, 1 epoch per fold."""
     from sts_seg.config import load_config
-    from sts_seg.cv import cross_validate
+    from sts_seg.cv.run import cross_validate
 
     root = tmp_path_factory.mktemp("cv")
     cfg = load_config(None, tuple(_cv_overrides()), {"data.source": tiny_h5})
@@ -305,7 +305,7 @@ def test_cv_folds_cover_every_patient_and_oof_has_one_row_each(cv_run) -> None:
 
 @pytest.mark.tf
 def test_cv_rerun_skips_finished_folds_and_reruns_an_unfinished_one(cv_run) -> None:
-    from sts_seg.cv import cross_validate
+    from sts_seg.cv.run import cross_validate
 
     cfg, run, _ = cv_run
     stamp = (run / "fold_0" / "fold.json").stat().st_mtime_ns

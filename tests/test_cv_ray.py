@@ -42,7 +42,7 @@ def test_ray_folds_match_the_sequential_run(two_node_cluster, tiny_h5: Path, tmp
     import ray
 
     from sts_seg.config import load_config
-    from sts_seg.cv import cross_validate
+    from sts_seg.cv.run import cross_validate
 
     cfg = load_config(None, (*OVERRIDES, "cv.workers=2"), {"data.source": tiny_h5})
     res = cross_validate(cfg=cfg, run_dir=tmp_path / "ray")

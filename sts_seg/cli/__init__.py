@@ -11,12 +11,12 @@ from typing import Annotated
 import typer
 
 from sts_seg import __version__
-from sts_seg.cli import cv, data, evaluate, infer, train
+from sts_seg.cli import cv, data, evaluate, export, infer, train
 from sts_seg.io.atomic import exit_on_sigterm
 
 app = typer.Typer(
     name="stsseg",
-    help="Soft-tissue sarcoma segmentation in FDG-PET/CT: synth, prepare, augment, train, evaluate, infer, cv.",
+    help="Soft-tissue sarcoma segmentation in FDG-PET/CT: synth, prepare, augment, train, evaluate, infer, cv, export.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -39,7 +39,7 @@ def _root(
     """stsseg: honest, CPU-friendly segmentation of soft-tissue sarcomas in PET/CT."""
 
 
-for _module in (data, train, evaluate, infer, cv):
+for _module in (data, train, evaluate, infer, cv, export):
     _module.register(app)
 
 

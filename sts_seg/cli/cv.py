@@ -20,6 +20,7 @@ from sts_seg.cli.common import (
     quiet_tensorflow,
 )
 from sts_seg.cli.evaluate import fmt
+from sts_seg.runtime import require
 
 
 def _stat(d: dict[str, Any]) -> str:
@@ -77,8 +78,11 @@ def cv(
     """Patient-level cross-validation: folds -> prepare, train, predict per fold -> out-of-fold report."""
     values = {"data.source": source, "cv.folds": folds, "cv.workers": workers, "cv.address": address}
     cfg = config_from(config, overrides, values)
+    require("tensorflow", "stsseg cv")
+    if cfg.cv.workers or cfg.cv.address:
+        require("ray", "stsseg cv --workers/--address")
     quiet_tensorflow()
-    from sts_seg.cv import cross_validate
+    from sts_seg.cv.run import cross_validate
 
     with progress_bar("cv folds") as progress:
         res = cross_validate(cfg=cfg, run_dir=run, force=force, progress=progress)

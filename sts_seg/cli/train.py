@@ -18,6 +18,7 @@ from sts_seg.cli.common import (
     progress_bar,
     quiet_tensorflow,
 )
+from sts_seg.runtime import require
 
 DatasetOpt = Annotated[Path | None, typer.Option("--dataset", help="Prepared dataset folder (default: data.dataset).")]
 RunOpt = Annotated[Path | None, typer.Option("--run", help="Run directory (default: train.run_dir).")]
@@ -35,6 +36,7 @@ def train(
 ) -> None:
     """Train the UNet on a prepared (and optionally augmented) dataset."""
     cfg = config_from(config, overrides, {"data.dataset": dataset, "train.run_dir": run})
+    require("tensorflow", "stsseg train")
     quiet_tensorflow()
     if dry_run:
         from sts_seg.train.dryrun import dry_run as run_dry

@@ -4,23 +4,21 @@ local Ray (``workers``) or an existing cluster (``address``), each in a fresh pr
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sts_seg.errors import ConfigError, StsSegError
+from sts_seg.errors import StsSegError
+from sts_seg.runtime import require
 
 Job = tuple[int, dict[str, list[str]]]  #: (fold index, fold definition)
 
 
 def _ray():
-    try:
-        import ray
-    except ImportError:
-        raise ConfigError(
-            "--workers/--address run folds on Ray, which is not installed: pip install 'stsseg[ray]' "
-            "(or drop --workers to run the folds one after another)"
-        ) from None
+    require("ray", "running folds on Ray (--workers/--address; drop them to run folds one after another)")
+    import ray
+
     return ray
 
 
@@ -44,7 +42,9 @@ def run_ray(fn: Callable[..., dict], jobs: Sequence[Job], cfg: dict, cv_dir: str
     started = False
     if not ray.is_initialized():
         env = {"env_vars": {"TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}}
-        kwargs: dict[str, Any] = {"runtime_env": env, "log_to_driver": False, "include_dashboard": False}
+        level = logging.DEBUG if os.environ.get("STSSEG_DEBUG") == "1" else logging.ERROR
+        kwargs: dict[str, Any] = {"runtime_env": env, "log_to_driver": False, "include_dashboard": False,
+                                  "logging_level": level}  # fmt: skip
         if address:
             ray.init(address=address, **kwargs)
         else:

@@ -17,7 +17,6 @@ from sts_seg.evaluate.gather import CaseEval, Plan, open_configured, plan_datase
 from sts_seg.evaluate.report import EvalReport, Overlay, write_report
 from sts_seg.evaluate.score import case_row, pick_overlays, score_slices, scores, slice_rows
 from sts_seg.evaluate.volumes import plan_volumes, volume_predictions
-from sts_seg.infer.loading import postprocess_for
 from sts_seg.io.atomic import check_writable_dir
 from sts_seg.progress import ProgressFn, no_progress
 
@@ -48,6 +47,12 @@ def _plan(cfg: Config, dataset: Path, progress: ProgressFn) -> Plan:
     return plan_dataset(cfg, dataset, model, predictions, progress)
 
 
+def _postprocess(cfg: Config) -> tuple[dict, str | None]:
+    from sts_seg.infer.loading import postprocess_for
+
+    return postprocess_for(cfg, cfg.eval.model)
+
+
 def _baseline(c: CaseEval, cfg: Config):
     b = cfg.eval.baseline
     mask = pet_threshold(c.pet, b.mode, b.fraction, b.suv, b.keep_components)
@@ -58,7 +63,7 @@ def _baseline(c: CaseEval, cfg: Config):
 def _score(plan: Plan, cfg: Config) -> tuple[list, list | None, list]:
     """Per-case rows, baseline rows (None without PET), per-image rows; one case in memory at a time."""
     e, hd = cfg.eval.empty_policy, cfg.eval.hd95
-    pp, _note = postprocess_for(cfg, cfg.eval.model)
+    pp, _note = _postprocess(cfg)
     active = PostprocessConfig(**pp).active
     model_rows, base_rows, image_rows = [], [], []
     has_pet = True
@@ -93,7 +98,7 @@ def evaluate(*, cfg: Config, force: bool = False, progress: ProgressFn = no_prog
         per_patient = scores(model_rows)
         baseline = scores(base_rows) if base_rows is not None else None
         per_image = scores(image_rows) if image_rows else None
-        pp, note = postprocess_for(cfg, cfg.eval.model)
+        pp, note = _postprocess(cfg)
         if note:
             notes.append(note)
         elif cfg.postprocess.active:
@@ -106,7 +111,7 @@ def evaluate(*, cfg: Config, force: bool = False, progress: ProgressFn = no_prog
         "empty_policy": cfg.eval.empty_policy,
         "hd95": cfg.eval.hd95,
         "baseline": cfg.eval.baseline.model_dump(),
-        "postprocess": postprocess_for(cfg, cfg.eval.model)[0],
+        "postprocess": _postprocess(cfg)[0],
         "config": config_to_dict(cfg),
     }
     cases = sorted({r["case"] for r in per_patient.rows}) if per_patient else sorted({p for _, p, _ in plan.records})

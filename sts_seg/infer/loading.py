@@ -1,8 +1,9 @@
 """A model path -> a :class:`~sts_seg.infer.predictor.Predictor` and the spec it was trained with.
 
-The path is a ``.keras`` file (with ``stsseg.json`` beside it), or a cv folder from ``stsseg cv``:
-then every fold model is loaded and their softmax is averaged (a fold ensemble), and the
-post-processing chosen on the out-of-fold predictions applies.
+The path is a ``.keras`` file (with ``stsseg.json`` beside it); a cv folder from ``stsseg cv``
+(every fold model is loaded and their softmax averaged, a fold ensemble, and the post-processing
+chosen on the out-of-fold predictions applies); or an ONNX export from ``stsseg export`` (its
+folder, or one ``.onnx`` file in it), run on ONNX Runtime without importing TensorFlow.
 """
 
 from __future__ import annotations
@@ -10,12 +11,44 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sts_seg.config import Config
+from sts_seg.config import Config, PostprocessConfig
 from sts_seg.core.slicing import SliceSpec
 from sts_seg.cv.ensemble import chosen_postprocess, fold_models, is_cv_dir
 from sts_seg.errors import ModelError
 from sts_seg.infer.predictor import Predictor
-from sts_seg.io.card import ModelCard, card_beside
+from sts_seg.io.card import CARD, ModelCard, card_beside, read_card
+from sts_seg.io.reading import read_json
+from sts_seg.runtime import require
+
+
+def exported(model_path: Path) -> tuple[Path, dict[str, Any], list[str]] | None:
+    """``(folder, stsseg.json, network files)`` when ``model_path`` is an export (its folder or
+    one of its network files), else None."""
+    path = Path(model_path)
+    folder = path if path.is_dir() else path.parent
+    card = folder / CARD
+    if not card.is_file() or (path.is_file() and path.suffix == ".keras"):
+        return None
+    doc = read_json(card, "model card", "re-run 'stsseg export'")
+    net = doc.get("network")
+    if not isinstance(net, dict):
+        return None
+    files = [path.name] if path.is_file() else list(net.get("files") or [])
+    return folder, doc, files
+
+
+def _export_predictor(folder: Path, doc: dict[str, Any], files: list[str], batch_size: int, tta: str):
+    from sts_seg.infer.onnx_net import OnnxNetwork
+
+    net = doc["network"]
+    if net.get("format") != "onnx":
+        raise ModelError(
+            f"{folder}: a {net.get('format')} export is for other runtimes; infer runs ONNX exports "
+            "(stsseg export --format onnx) or .keras models"
+        )
+    channels, divisor = int(net["input"]["channels"]), int(net["input"]["divisor"])
+    nets = [OnnxNetwork(folder / f, channels, divisor) for f in files]
+    return Predictor(nets, batch_size, tta), read_card(folder / CARD)
 
 
 def spec_for(card: ModelCard | None, cfg: Config, model_path: Path) -> SliceSpec:
@@ -38,7 +71,12 @@ def model_files(model_path: Path) -> list[Path]:
 def load_predictor(
     model_path: Path, cfg: Config, batch_size: int, tta: str = "none"
 ) -> tuple[Predictor, SliceSpec, ModelCard | None]:
-    """The Keras model(s) at ``model_path`` as a predictor, the slice spec and the card (if any)."""
+    """The model(s) at ``model_path`` as a predictor, the slice spec and the card (if any)."""
+    found = exported(model_path)
+    if found is not None:
+        predictor, card = _export_predictor(*found, batch_size, tta)
+        return predictor, card.spec, card
+    require("tensorflow", f"the Keras model {model_path}")
     from sts_seg.infer.keras_net import KerasNetwork
 
     files = model_files(model_path)
@@ -58,6 +96,12 @@ def postprocess_for(cfg: Config, model_path: Path | None) -> tuple[dict[str, Any
     """The 3D post-processing to apply: the config's when it sets any, else the one a cv folder
     chose on its out-of-fold predictions, else none; and a note saying which."""
     if cfg.postprocess.active:
+        return cfg.postprocess.model_dump(), None
+    found = exported(model_path) if model_path is not None else None
+    if found is not None:
+        pp = dict(found[1].get("postprocess") or {})
+        if PostprocessConfig(**pp).active:
+            return pp, f"post-processing from the export's stsseg.json: {pp}"
         return cfg.postprocess.model_dump(), None
     if model_path is not None and is_cv_dir(model_path):
         chosen = chosen_postprocess(model_path)

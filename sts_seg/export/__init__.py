@@ -1,0 +1,132 @@
+"""``stsseg export``: a trained model (a run folder, a ``.keras`` file, or a cv folder's folds) as
+a deployable network plus ``stsseg.json``, everything needed to turn a source case into model
+input and the output back into a mask on the case's own grid: the slice spec (channels, windows,
+geometry, canvas, divisor), the spacing policy, the post-processing, the class map, and the
+provenance (config hash, versions, what it was exported from).
+
+Formats: ``onnx`` (the default; Keras 3 ``model.export`` through tf2onnx, ``stsseg[export]``),
+``saved_model`` (TensorFlow SavedModel) and ``litert`` (a ``.tflite`` flatbuffer). ``stsseg infer
+--model DIR`` runs an ONNX export on ONNX Runtime, without TensorFlow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sts_seg.errors import ConfigError, ModelError
+from sts_seg.io.atomic import check_writable_dir, staged_dir
+from sts_seg.io.card import card_beside
+from sts_seg.io.tables import write_json
+
+FORMATS = ("onnx", "saved_model", "litert")
+_SUFFIX = {"onnx": ".onnx", "saved_model": "", "litert": ".tflite"}
+
+
+@dataclass
+class ExportResult:
+    """The export folder, the network files in it (one per fold model) and the card written."""
+
+    output: Path
+    files: list[str]
+    card: dict[str, Any]
+
+
+def _sources(model: Path) -> tuple[list[Path], dict[str, Any] | None]:
+    """The ``.keras`` files to export and, for a cv folder, its chosen post-processing."""
+    from sts_seg.cv.ensemble import chosen_postprocess, fold_models, is_cv_dir
+
+    model = Path(model)
+    if is_cv_dir(model):
+        return fold_models(model), chosen_postprocess(model)
+    if model.is_dir():
+        best = model / "best.keras"
+        if not best.is_file():
+            raise ModelError(f"{model}: no best.keras in this folder; pass a run folder, a .keras file or a cv folder")
+        return [best], None
+    return [model], None
+
+
+def _float32(model):
+    """``model`` itself if it computes in float32, else a float32 copy (ONNX export needs one)."""
+    import keras
+
+    if all(getattr(layer, "dtype_policy", None) is None or layer.dtype_policy.name == "float32"
+           for layer in model.layers):  # fmt: skip
+        return model
+
+    def strip(obj: Any) -> Any:
+        if isinstance(obj, dict):
+            if obj.get("class_name") == "DTypePolicy" or obj.get("class_name") == "FloatDTypePolicy":
+                return "float32"
+            return {k: strip(v) for k, v in obj.items()}
+        if isinstance(obj, list):
+            return [strip(v) for v in obj]
+        return obj
+
+    clone = keras.Model.from_config(strip(model.get_config()))
+    clone.set_weights(model.get_weights())
+    return clone
+
+
+def _write_network(model, fmt: str, path: Path, channels: int) -> None:
+    import warnings
+
+    import tensorflow as tf
+
+    warnings.filterwarnings("ignore", category=FutureWarning, module=r"keras\.src\.export.*")
+    spec = [tf.TensorSpec((None, None, None, channels), tf.float32, name="image")]
+    try:
+        if fmt == "onnx":
+            model.export(str(path), format="onnx", input_signature=spec, verbose=False)
+        elif fmt == "saved_model":
+            model.export(str(path), format="tf_saved_model", input_signature=spec, verbose=False)
+        else:
+            model.export(str(path), format="litert", input_signature=spec, verbose=False)
+    except ImportError as exc:
+        raise ConfigError(
+            f"exporting to {fmt} needs {exc.name or 'an extra package'}: pip install 'stsseg[export]'"
+        ) from None
+
+
+def export_model(*, model: Path, output: Path, fmt: str = "onnx", force: bool = False) -> ExportResult:
+    """Export ``model`` (run folder, ``.keras`` or cv folder) into the folder ``output``."""
+    if fmt not in FORMATS:
+        raise ConfigError(f"--format {fmt!r} is unknown; choose one of {', '.join(FORMATS)}")
+    from sts_seg.infer.keras_net import load_model, pooling_divisor
+    from sts_seg.train.compile import versions
+
+    files, cv_postprocess = _sources(model)
+    card = card_beside(files[0])
+    if card is None:
+        raise ModelError(f"{files[0]}: no stsseg.json beside the model; export a model trained by 'stsseg train'")
+    check_writable_dir(Path(output), force, "export folder")
+    names: list[str] = []
+    with staged_dir(Path(output), force=force, what="export folder") as tmp:
+        for i, path in enumerate(files):
+            keras_model = _float32(load_model(path))
+            channels, divisor = int(keras_model.input_shape[-1]), pooling_divisor(keras_model)
+            name = f"model{'' if len(files) == 1 else f'_fold{i}'}{_SUFFIX[fmt]}"
+            _write_network(keras_model, fmt, tmp / name, channels)
+            names.append(name)
+        doc = card.to_dict()
+        if cv_postprocess is not None:
+            doc["postprocess"] = cv_postprocess
+        doc["network"] = {
+            "format": fmt,
+            "files": names,
+            "ensemble": "mean of the softmax outputs" if len(names) > 1 else None,
+            "input": {
+                "name": "image",
+                "layout": "NHWC",
+                "dtype": "float32",
+                "range": [0, 255],
+                "channels": channels,
+                "divisor": divisor,
+            },
+            "output": {"layout": "NHWK", "meaning": "softmax over classes", "classes": card.num_classes},
+        }
+        doc["provenance"] = {**card.provenance, "exported_from": [str(p) for p in files], "export_versions": versions()}
+        write_json(tmp / "stsseg.json", doc)
+    return ExportResult(Path(output), names, doc)
