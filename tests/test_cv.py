@@ -363,3 +363,15 @@ def test_cv_cli_prints_the_table_and_a_bad_folds_file_is_one_line(cv_run, runner
     assert r.exit_code == 1
     assert r.stderr.count("\n") == 1
     assert "tested in no fold" in r.stderr
+
+
+@pytest.mark.parametrize(
+    "module", ["sts_seg.infer.loading", "sts_seg.cv.ensemble", "sts_seg.cv.run", "sts_seg.evaluate", "sts_seg.infer"]
+)
+def test_each_module_imports_first_in_a_fresh_interpreter(module: str) -> None:
+    """No circular import, whichever module a command happens to import first."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
