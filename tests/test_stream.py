@@ -77,3 +77,29 @@ def test_each_epoch_is_a_function_of_seed_and_epoch():
     for a, b in zip(full[10:], from_epoch_2, strict=True):
         np.testing.assert_array_equal(a, b)
     assert not np.array_equal(full[0], full[5])  # another epoch, another order
+
+
+def test_hot_negatives_are_tumour_free_slices_with_uptake_by_hand():
+    from sts_seg.train.pipeline import hot_negatives
+
+    images = np.zeros((4, 8, 8, 3), np.uint8)
+    images[1, 2, 2, 1] = 200  # hot PET (green channel), no tumour: a hard negative
+    images[2, 2, 2, 1] = 200  # hot, but it is the tumour slice
+    images[3, 2, 2, 0] = 250  # bright CT only: not hot
+    tumour = np.array([False, False, True, False])
+    np.testing.assert_array_equal(hot_negatives(images, tumour, 1, 102), [False, True, False, False])
+
+
+def test_hard_negative_fraction_is_what_the_epoch_draws():
+    from sts_seg.train.pipeline import epoch_indices
+
+    tumour = np.zeros(100, bool)
+    tumour[:10] = True
+    hard = np.zeros(100, bool)
+    hard[10:15] = True  # 5 % of the slices are hot negatives
+    n = 4000
+    idx = epoch_indices(tumour, n, 0.3, 7, 0, hard, 0.25)
+    sd = np.sqrt(0.25 * 0.75 / n)
+    assert abs(tumour[idx].mean() - 0.3) < 4 * np.sqrt(0.3 * 0.7 / n)
+    assert abs(hard[idx].mean() - 0.25) < 4 * sd
+    assert set(idx[hard[idx]]) == set(range(10, 15))  # every hard negative used

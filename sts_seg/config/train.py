@@ -69,6 +69,10 @@ class TrainConfig(Section):
     """Early stopping."""
     tumour_fraction: float | None = Field(None, gt=0, lt=1)
     """Fraction of sampled slices that hold tumour; null = uniform."""
+    hard_negative_fraction: float | None = Field(None, gt=0, lt=1)
+    """Fraction of sampled slices from hard negatives: no tumour but PET >= `hard_negative_suv` (bladder, nodes)."""
+    hard_negative_suv: float = Field(4.0, gt=0)
+    """SUV a tumour-free slice must reach somewhere to count as a hard negative."""
     cache: bool = True
     """Cache the validation stream in memory."""
     preview_images: int = Field(4, ge=0)

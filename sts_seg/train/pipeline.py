@@ -31,11 +31,28 @@ def _cycle(pool: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
     return np.concatenate(passes)[:k]
 
 
-def epoch_indices(tumour: np.ndarray, n_samples: int, fraction: float | None, seed: int, epoch: int) -> np.ndarray:
+def hot_negatives(images: np.ndarray, tumour: np.ndarray, pet_channel: int, level: int) -> np.ndarray:
+    """(N,) bool: slices without tumour whose PET channel (uint8) reaches ``level`` somewhere."""
+    hot = images[..., pet_channel].reshape(len(images), -1).max(axis=1) >= level
+    return hot & ~tumour
+
+
+def epoch_indices(tumour: np.ndarray, n_samples: int, fraction: float | None, seed: int, epoch: int,
+                  hard: np.ndarray | None = None, hard_fraction: float | None = None) -> np.ndarray:  # fmt: skip
     """Slice indices of one epoch: shuffled passes, or a ``fraction`` of tumour slices (each sample
-    drawn tumour/non-tumour with that probability, each pool in shuffled passes)."""
+    drawn tumour/non-tumour with that probability, each pool in shuffled passes); with ``hard``
+    (a bool mask of hard negatives) a further ``hard_fraction`` of samples comes from that pool."""
     rng = np.random.default_rng([seed, epoch, 0])
     idx = np.arange(len(tumour))
+    if hard is not None and hard_fraction and hard.any() and tumour.any() and (~tumour & ~hard).any():
+        u = rng.random(n_samples)
+        f = fraction if fraction is not None else float(tumour.mean())
+        pools = [(u < f, idx[tumour]), ((u >= f) & (u < f + hard_fraction), idx[hard]),
+                 (u >= f + hard_fraction, idx[~tumour & ~hard])]  # fmt: skip
+        out = np.empty(n_samples, np.int64)
+        for pick, pool in pools:
+            out[pick] = _cycle(pool, int(pick.sum()), rng)
+        return out
     if fraction is None or tumour.all() or not tumour.any():
         return _cycle(idx, n_samples, rng)
     pick_tumour = rng.random(n_samples) < fraction
@@ -45,13 +62,16 @@ def epoch_indices(tumour: np.ndarray, n_samples: int, fraction: float | None, se
     return out
 
 
-def _stream_indices(data: SliceArrays, t: TrainConfig, steps: int, first_epoch: int) -> np.ndarray:
+def _stream_indices(data: SliceArrays, t: TrainConfig, steps: int, first_epoch: int,
+                    hard: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
     """``(N, 3)`` int64 rows ``(epoch, position in epoch, slice index)`` for epochs ``first_epoch ..``."""
     n = steps * t.batch_size
+    tumour = data.tumour
     rows = [
-        np.stack([np.full(n, e), np.arange(n), epoch_indices(data.tumour, n, t.tumour_fraction, t.seed, e)], 1)
+        np.stack([np.full(n, e), np.arange(n),
+                  epoch_indices(tumour, n, t.tumour_fraction, t.seed, e, hard, t.hard_negative_fraction)], 1)
         for e in range(first_epoch, t.epochs)
-    ]
+    ]  # fmt: skip
     return np.concatenate(rows) if rows else np.zeros((0, 3), np.int64)
 
 
@@ -73,14 +93,16 @@ def _online(ops: Sequence[Op], seed: int, shape: tuple[int, ...]):
 
 
 def train_dataset(
-    data: SliceArrays, t: TrainConfig, ops: Sequence[Op], num_classes: int, first_epoch: int = 0
-) -> tf.data.Dataset:
-    """Batches for epochs ``first_epoch .. t.epochs - 1`` (``steps_per_epoch`` each), one-hot masks.
+    data: SliceArrays, t: TrainConfig, ops: Sequence[Op], num_classes: int, first_epoch: int = 0,
+    hard: np.ndarray | None = None,
+) -> tf.data.Dataset:  # fmt: skip
+    """Batches for epochs ``first_epoch .. t.epochs - 1`` (``steps_per_epoch`` each), one-hot masks;
+    ``hard``: the hard-negative slices ``t.hard_negative_fraction`` oversamples.
 
     The slices live in two non-trainable variables and are gathered by index (no Python in the
     loop unless on-the-fly ops are configured; those run per sample, keyed by (epoch, position))."""
     steps = steps_per_epoch(len(data), t)
-    keys = _stream_indices(data, t, steps, first_epoch)
+    keys = _stream_indices(data, t, steps, first_epoch, hard)
     images = tf.Variable(data.images, trainable=False)
     masks = tf.Variable(data.masks, trainable=False)
     ds = tf.data.Dataset.from_tensor_slices(keys)

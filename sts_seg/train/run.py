@@ -25,7 +25,7 @@ from sts_seg.train.callbacks import build_callbacks
 from sts_seg.train.card import dataset_spec, write_run_card
 from sts_seg.train.compile import compile_model, setup_runtime, versions
 from sts_seg.train.history import record_resume
-from sts_seg.train.pipeline import eval_dataset, steps_per_epoch, train_dataset
+from sts_seg.train.pipeline import eval_dataset, hot_negatives, steps_per_epoch, train_dataset
 from sts_seg.train.plots import read_history
 from sts_seg.train.rundir import RunFolder, check_run, open_run
 from sts_seg.train.state import read_state, restore_seed_states
@@ -57,6 +57,19 @@ def load_data(cfg: Config, dataset: Path, progress: ProgressFn = no_progress) ->
         )
     common = {"size": size, "channels": m.image_channels, "num_classes": m.num_classes, "colours": cfg.data.colours}
     return load_split(dataset, "train", **common, progress=progress), load_split(dataset, "valid", **common)
+
+
+def _hard_negatives(cfg: Config, data: SliceArrays) -> np.ndarray | None:
+    """The tumour-free train slices with PET uptake >= ``train.hard_negative_suv`` (or None)."""
+    t, p = cfg.train, cfg.prepare
+    if not t.hard_negative_fraction:
+        return None
+    pets = [i for i, (modality, _, _) in enumerate(p.windows) if modality == "pet"]
+    if p.image_mode != "channels" or not pets:
+        raise ConfigError("train.hard_negative_fraction needs a PET channel (prepare.image_mode: channels, with pet)")
+    _, low, high = p.windows[pets[0]]
+    level = int(np.clip(round(255 * (t.hard_negative_suv - low) / (high - low)), 1, 255))
+    return hot_negatives(data.images, data.tumour, pets[0], level)
 
 
 def _model(cfg: Config, run: RunFolder) -> keras.Model:
@@ -104,7 +117,14 @@ def train(
     dump_config(cfg, run.work / "config.yaml")
     write_run_card(run.work, cfg, dataset, int(train_data.images.shape[1]))
     model.fit(
-        train_dataset(train_data, cfg.train, cfg.augment.online, cfg.model.num_classes, first_epoch),
+        train_dataset(
+            train_data,
+            cfg.train,
+            cfg.augment.online,
+            cfg.model.num_classes,
+            first_epoch,
+            _hard_negatives(cfg, train_data),
+        ),
         steps_per_epoch=steps_per_epoch(len(train_data), cfg.train),
         validation_data=eval_dataset(valid_data, cfg.model.num_classes, cfg.train.batch_size, cfg.train.cache),
         epochs=cfg.train.epochs,
