@@ -103,3 +103,26 @@ def test_hard_negative_fraction_is_what_the_epoch_draws():
     assert abs(tumour[idx].mean() - 0.3) < 4 * np.sqrt(0.3 * 0.7 / n)
     assert abs(hard[idx].mean() - 0.25) < 4 * sd
     assert set(idx[hard[idx]]) == set(range(10, 15))  # every hard negative used
+
+
+def test_training_finds_hard_negatives_through_the_pet_window():
+    """train.hard_negative_suv is mapped through prepare's PET window (0..10 SUV -> 0..255)."""
+    from sts_seg.errors import ConfigError
+    from sts_seg.train.run import _hard_negatives
+
+    images = np.zeros((3, 8, 8, 3), np.uint8)
+    images[0, 1, 1, 1] = 101  # SUV 3.96: below 4
+    images[1, 1, 1, 1] = 103  # SUV 4.04: a hard negative
+    images[2, 1, 1, 1] = 255  # hot, but the tumour slice
+    masks = np.zeros((3, 8, 8), np.uint8)
+    masks[2, 1, 1] = 1
+    data = SliceArrays(["a", "b", "c"], images, masks)
+    assert _hard_negatives(load_config(None, ()), data) is None  # off by default
+    cfg = load_config(None, ["train.hard_negative_fraction=0.25"])
+    np.testing.assert_array_equal(_hard_negatives(cfg, data), [False, True, False])
+    cfg = load_config(None, ["train.hard_negative_fraction=0.25", "train.hard_negative_suv=3.9"])
+    np.testing.assert_array_equal(_hard_negatives(cfg, data), [True, True, False])
+    seed = load_config(None, ["train.hard_negative_fraction=0.25", "prepare.image_mode=seed_sum",
+                              "model.image_channels=3"])  # fmt: skip
+    with pytest.raises(ConfigError, match="needs a PET channel"):
+        _hard_negatives(seed, data)
