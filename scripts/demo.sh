@@ -8,23 +8,23 @@ export TF_CPP_MIN_LOG_LEVEL=2 STSSEG_PROGRESS=${STSSEG_PROGRESS:-1}
 start=$(date +%s)
 step() { printf '\n\033[1m== %s\033[0m  (%ss)\n' "$1" "$(( $(date +%s) - start ))"; }
 
-step "1/8 synth: 7-patient PET/CT phantom (Kaggle layout)"
+step "1/9 synth: 7-patient PET/CT phantom (Kaggle layout)"
 $S synth --output demo/phantom.h5 --patients 7 --seed 0 --force
-step "2/8 prepare: split by patient, slices -> PNG"
+step "2/9 prepare: split by patient, slices -> PNG"
 $S prepare $CFG --force
-step "3/8 augment: train split only"
+step "3/9 augment: train split only"
 $S augment $CFG
-step "4/8 train"
+step "4/9 train"
 $S train $CFG --force
-step "5/8 evaluate: per-patient 3D tumour Dice vs PET-threshold baseline"
+step "5/9 evaluate: per-patient 3D tumour Dice vs PET-threshold baseline"
 $S evaluate $CFG --force
 TEST=$(.venv/bin/python -c "import json; print(' '.join('--patients ' + p for p in json.load(open('demo/dataset/split.json'))['test']))")
-step "6/8 infer: folder of test slices, and whole test volumes"
+step "6/9 infer: folder of test slices, and whole test volumes"
 $S infer $CFG --input demo/dataset/test/images --output demo/infer --overlay --force
 $S infer $CFG --h5 demo/phantom.h5 $TEST --output demo/infer_volumes --nifti --force
-step "7/8 evaluate the volume predictions against the source file"
+step "7/9 evaluate the volume predictions against the source file"
 $S evaluate $CFG --predictions demo/infer_volumes --h5 demo/phantom.h5 --output demo/eval_volumes --force
-step "8/8 export to ONNX, then infer the test volumes on ONNX Runtime (TensorFlow is not imported)"
+step "8/9 export to ONNX, then infer the test volumes on ONNX Runtime (TensorFlow is not imported)"
 $S export demo/run --output demo/export --force
 $S infer $CFG --model demo/export --h5 demo/phantom.h5 $TEST --output demo/infer_onnx --force
 .venv/bin/python - <<'PY'
@@ -34,6 +34,9 @@ with h5py.File("demo/infer_volumes/predictions.h5") as a, h5py.File("demo/infer_
         x, y = a["label_data"][p][()], b["label_data"][p][()]
         print(f"{p}: ONNX Runtime and Keras masks agree on {(x == y).mean():.5%} of {x.size} voxels")
 PY
+step "9/9 cv: a 3-fold smoke run (1 epoch of 10 steps per fold; make cv runs the real leave-one-patient-out)"
+$S cv $CFG --source demo/phantom.h5 --run demo/cv --folds 3 --force \
+    --set train.epochs=1 --set train.steps_per_epoch=10 --set "augment.offline=[]"
 
 cat <<MSG
 
@@ -47,4 +50,5 @@ demo finished in $(( $(date +%s) - start )) s. Artefacts:
   demo/eval_volumes/              the same patients scored from the HDF5 predictions
   demo/export/                    model.onnx + stsseg.json (the preprocessing spec): deploy with pip install 'stsseg[onnx]'
   demo/infer_onnx/                the test volumes predicted on ONNX Runtime
+  demo/cv/                        folds.json, fold_<k>/, cv/ (out-of-fold per_patient.csv, summary.json, postprocess.json)
 MSG

@@ -69,7 +69,7 @@ def cv(
         int | None, typer.Option("--folds", help="Number of folds (default: LOPO up to 10 patients, else 5).")
     ] = None,
     workers: Annotated[
-        int | None, typer.Option("--workers", help="Folds at once, as Ray tasks (pip install 'stsseg[ray]').")
+        int | None, typer.Option("--workers", help="Folds at once, as Ray tasks (pip install 'stsseg\\[ray]').")
     ] = None,
     address: Annotated[str | None, typer.Option("--address", help="Run the folds on this Ray cluster.")] = None,
     force: ForceOpt = False,
