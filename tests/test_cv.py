@@ -375,3 +375,21 @@ def test_each_module_imports_first_in_a_fresh_interpreter(module: str) -> None:
 
     done = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.tf
+def test_cv_without_the_flip_comparison_predicts_only_the_configured_variant(tiny_h5: Path, tmp_path: Path) -> None:
+    from sts_seg.config import load_config
+    from sts_seg.cv.fold import settings_hash
+    from sts_seg.cv.run import cross_validate
+
+    sets = (*tiny_overrides(48, 3), "cv.folds=2", "cv.compare_tta=false", "infer.tta=none")
+    cfg = load_config(None, sets, {"data.source": tiny_h5})
+    res = cross_validate(cfg=cfg, run_dir=tmp_path / "run")
+    for k in (0, 1):
+        assert sorted(p.name for p in (tmp_path / "run" / f"fold_{k}" / "predictions").iterdir()) == ["none"]
+    assert res.report.summary["tta_effect"]["flips_vs_none"] is None
+    assert len(res.report.rows) == 4
+    # where folds run does not change what they compute: finished folds stay valid
+    assert settings_hash(load_config(None, (*sets, "cv.workers=2"), {"data.source": tiny_h5})) == settings_hash(cfg)
+    assert settings_hash(load_config(None, (*sets, "train.epochs=2"), {"data.source": tiny_h5})) != settings_hash(cfg)

@@ -51,10 +51,11 @@ def render(summary: dict[str, Any], rows: list[dict[str, Any]], folder: Path) ->
         f"model - baseline: {_stat(p['difference'])}; wins {p['wins']}, losses {p['losses']}, ties {p['ties']}; "
         f"Wilcoxon signed-rank p = {p['wilcoxon_p']:.4g} (n={p['wilcoxon_n']}, two-sided)"
     )
-    console.print(
-        f"test-time flips: Dice {tta['dice']['flips']['mean']:.3f} with, {tta['dice']['none']['mean']:.3f} without "
-        f"(wins {tta['flips_vs_none']['wins']}, losses {tta['flips_vs_none']['losses']})"
-    )
+    if tta["flips_vs_none"] is not None:
+        console.print(
+            f"test-time flips: Dice {tta['dice']['flips']['mean']:.3f} with, {tta['dice']['none']['mean']:.3f} "
+            f"without (wins {tta['flips_vs_none']['wins']}, losses {tta['flips_vs_none']['losses']})"
+        )
     tried = ", ".join(f"{k} {v:.3f}" for k, v in pp["mean_dice"].items())
     console.print(f"post-processing: chose {pp['chosen']} (gain {pp['gain']:+.4f}); mean Dice {tried}")
     console.print(f"report: {folder}  (per_patient.csv, summary.json, postprocess.json, per_patient.png)")

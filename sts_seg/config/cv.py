@@ -22,3 +22,5 @@ class CvConfig(Section):
     """An existing Ray cluster to run the folds on (`ray.init(address=...)`); `--address` overrides."""
     cpus_per_fold: int = Field(1, ge=1)
     """CPUs (and TensorFlow threads) per fold when folds run on Ray."""
+    compare_tta: bool = True
+    """Predict every fold's test cases with and without flips (to measure them); false: only with `infer.tta`."""

@@ -26,8 +26,15 @@ REPORT = "cv"
 POSTPROCESS = "postprocess.json"
 #: test-time-augmentation variants predicted by every fold (both are scored, to measure flips)
 TTA_VARIANTS = ("none", "flips")
-#: the settings that do not change what a fold computes (where outputs go, how it is reported)
-_NOT_HASHED = ("data.dataset", "train.run_dir", "eval", "infer")
+
+
+def tta_variants(cfg: Config) -> tuple[str, ...]:
+    """Both variants with ``cv.compare_tta`` (the default), else only ``infer.tta``."""
+    return TTA_VARIANTS if cfg.cv.compare_tta else (cfg.infer.tta,)
+
+
+#: the settings that do not change what a fold computes (where outputs go and run, how it is reported)
+_NOT_HASHED = ("data.dataset", "train.run_dir", "eval", "infer", "cv.workers", "cv.address", "cv.cpus_per_fold")
 
 
 def fold_dir(cv_dir: Path, k: int) -> Path:
@@ -107,7 +114,7 @@ def run_fold(cfg_dict: dict[str, Any], fold_dict: dict[str, list[str]], k: int, 
     source = source_for(fcfg)
     test_cases = [i.case_id for i in source.infos() if i.patient in set(fold.test)]
     model = directory / "run" / "best.keras"
-    for tta in TTA_VARIANTS:
+    for tta in tta_variants(cfg):
         predictor, spec, card = load_predictor(model, fcfg, fcfg.infer.batch_size, tta)
         settings = VolumeSettings(spec, card.policy if card else "native", None)  # raw: cv chooses post-processing
         infer_source(predictor, source, directory / "predictions" / tta, settings=settings, cases=test_cases,

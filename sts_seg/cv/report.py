@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from sts_seg.config import Config
-from sts_seg.cv.fold import POSTPROCESS, REPORT, TTA_VARIANTS, fold_dir
+from sts_seg.cv.fold import POSTPROCESS, REPORT, fold_dir, tta_variants
 from sts_seg.cv.folds import Fold
 from sts_seg.cv.postprocess_choice import candidate_dice, candidates, choose
 from sts_seg.cv.stats import describe, paired
@@ -49,7 +49,7 @@ def _score_fold(cfg: Config, source: Source, directory: Path, k: int, main: str,
     e, hd = cfg.eval.empty_policy, cfg.eval.hd95
     rows: dict[str, dict[str, Any]] = {}
     table: dict[str, dict[str, float]] = {}
-    for tta in TTA_VARIANTS:
+    for tta in tta_variants(cfg):
         pred = volume_predictions(directory / "predictions" / tta)
         if pred is None:
             raise DataError(f"{directory / 'predictions' / tta}: no predictions; rerun 'stsseg cv' with --force")
@@ -96,7 +96,9 @@ def _summary(rows: list[dict[str, Any]], main: str, choice: dict, cfg: Config, s
     rng = lambda: np.random.default_rng(seed)  # noqa: E731 - the same resamples for every statistic
     model = {key: describe(col(key), rng=rng()) for key in ("dice", "iou", "hd95_mm", "assd_mm")}
     base = {key: describe(col(f"baseline_{key}"), rng=rng()) for key in ("dice", "iou", "hd95_mm", "assd_mm")}
-    tta = {v: describe(col(f"dice_tta_{v}"), rng=rng()) for v in TTA_VARIANTS}
+    variants = tta_variants(cfg)
+    tta = {v: describe(col(f"dice_tta_{v}"), rng=rng()) for v in variants}
+    effect = paired(col("dice_tta_flips"), col("dice_tta_none"), rng=rng()) if len(variants) > 1 else None
     return {
         "cases": len(rows),
         "patients": len({r["patient"] for r in rows}),
@@ -105,7 +107,7 @@ def _summary(rows: list[dict[str, Any]], main: str, choice: dict, cfg: Config, s
         "baseline": base,
         "baseline_settings": cfg.eval.baseline.model_dump(),
         "model_vs_baseline": paired(col("dice"), col("baseline_dice"), rng=rng()),
-        "tta_effect": {"dice": tta, "flips_vs_none": paired(col("dice_tta_flips"), col("dice_tta_none"), rng=rng())},
+        "tta_effect": {"dice": tta, "flips_vs_none": effect},
         "postprocess": {k: choice[k] for k in ("chosen", "settings", "gain", "mean_dice")},
         "hd95_convention": cfg.eval.hd95,
         "empty_policy": cfg.eval.empty_policy,
