@@ -146,7 +146,16 @@ def test_cv_folder_exports_every_fold_and_the_ensemble_matches(tmp_path: Path) -
     assert np.abs(keras_ens.probabilities(x) - onnx_ens.probabilities(x)).max() < 1e-4
     from sts_seg.infer.loading import postprocess_for
 
-    assert postprocess_for(cfg, tmp_path / "exp")[0] == {"keep_largest": 1, "min_volume_ml": 0}
+    pp, note = postprocess_for(cfg, tmp_path / "exp")
+    assert pp == {"keep_largest": 1, "min_volume_ml": 0}
+    assert "stsseg.json" in note
+    mine = load_config(None, ("postprocess.min_volume_ml=3",))
+    pp, note = postprocess_for(mine, tmp_path / "exp")  # the config wins, and says so
+    assert pp == {"keep_largest": None, "min_volume_ml": 3.0}
+    assert "not the one stored with the model" in note
+    pp, note = postprocess_for(mine, cvdir)
+    assert pp["min_volume_ml"] == 3.0
+    assert "not the one stored with the model" in note
 
 
 def test_export_errors_are_one_line(runner, tmp_path: Path, exported) -> None:
@@ -213,3 +222,32 @@ def test_no_tensorflow_banners_on_stderr(exported, tmp_path: Path, backend: str)
     for banner in ("absl", "oneDNN", "cpu_feature_guard", "I0000", "W0000"):
         assert banner not in done.stderr
     assert (tmp_path / "masks" / "a.png").is_file()
+
+
+def test_a_mixed_bfloat16_model_is_exported_as_float32(tmp_path: Path) -> None:
+    import keras
+
+    from sts_seg.config import load_config
+    from sts_seg.export import export_model
+    from sts_seg.infer.onnx_net import OnnxNetwork
+    from sts_seg.io.card import ModelCard, write_card
+    from sts_seg.model import build_model
+
+    cfg = load_config(None, ("model.image_size=48", "model.num_layers=3", "model.base_filters=4"))
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        keras.utils.set_random_seed(0)
+        model = build_model(cfg.model)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert "mixed_bfloat16" in {layer.dtype_policy.name for layer in model.layers}
+    (tmp_path / "run").mkdir()
+    model.save(tmp_path / "run" / "best.keras")
+    write_card(tmp_path / "run", ModelCard(cfg.slice_spec(48), 2, (5.0, 5.0, 5.0)))
+    export_model(model=tmp_path / "run", output=tmp_path / "onnx")
+    x = np.random.default_rng(0).uniform(0, 255, (2, 48, 48, 3)).astype(np.float32)
+    onnx = OnnxNetwork(tmp_path / "onnx" / "model.onnx", 3, 4).probabilities(x)
+    bf16 = np.asarray(model(x), np.float32)
+    assert onnx.dtype == np.float32
+    assert np.abs(onnx - bf16).max() < 0.05  # the same network, without bf16 rounding
+    assert np.abs(onnx - bf16).max() > 0  # computed in float32, not in bf16

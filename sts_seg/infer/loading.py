@@ -96,7 +96,10 @@ def postprocess_for(cfg: Config, model_path: Path | None) -> tuple[dict[str, Any
     """The 3D post-processing to apply: the config's when it sets any, else the one a cv folder
     chose on its out-of-fold predictions, else none; and a note saying which."""
     if cfg.postprocess.active:
-        return cfg.postprocess.model_dump(), None
+        mine = cfg.postprocess.model_dump()
+        if model_path is not None and (exported(model_path) is not None or is_cv_dir(model_path)):
+            return mine, f"post-processing from the config ({mine}), not the one stored with the model {model_path}"
+        return mine, None
     found = exported(model_path) if model_path is not None else None
     if found is not None:
         pp = dict(found[1].get("postprocess") or {})
