@@ -79,9 +79,7 @@ def cv(
     """Patient-level cross-validation: folds -> prepare, train, predict per fold -> out-of-fold report."""
     values = {"data.source": source, "cv.folds": folds, "cv.workers": workers, "cv.address": address}
     cfg = config_from(config, overrides, values)
-    require("tensorflow", "stsseg cv")
-    if cfg.cv.workers or cfg.cv.address:
-        require("ray", "stsseg cv --workers/--address")
+    require("tensorflow", "stsseg cv")  # (Ray, when asked for, is checked where the folds start)
     quiet_tensorflow()
     from sts_seg.cv.run import cross_validate
 

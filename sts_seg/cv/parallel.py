@@ -51,8 +51,8 @@ def run_ray(fn: Callable[..., dict], jobs: Sequence[Job], cfg: dict, cv_dir: str
             ray.init(num_cpus=workers or 1, **kwargs)
         started = True
     try:
-        threads = {"TF_NUM_INTRAOP_THREADS": str(cpus_per_fold), "TF_NUM_INTEROP_THREADS": "1"}
-        remote = ray.remote(num_cpus=cpus_per_fold, max_calls=1, max_retries=0, runtime_env={"env_vars": threads})(fn)
+        # fn caps TensorFlow's pools to its last argument (sts_seg.cv.fold.cap_threads) before TF loads
+        remote = ray.remote(num_cpus=cpus_per_fold, max_calls=1, max_retries=0)(fn)
         pending = {remote.remote(cfg, fold, k, cv_dir, cpus_per_fold): k for k, fold in jobs}
         results: dict[int, dict] = {}
         while pending:

@@ -18,7 +18,7 @@ from sts_seg.cv.folds import Fold
 from sts_seg.cv.postprocess_choice import candidate_dice, candidates, choose
 from sts_seg.cv.stats import describe, paired
 from sts_seg.errors import DataError
-from sts_seg.evaluate.baseline import pet_threshold
+from sts_seg.evaluate.baseline import configured_baseline
 from sts_seg.evaluate.score import case_row
 from sts_seg.evaluate.volumes import plan_volumes, volume_predictions
 from sts_seg.io.atomic import staged_dir, staged_file
@@ -39,11 +39,6 @@ class CvReport:
     postprocess: dict[str, Any]
 
 
-def _baseline(pet: np.ndarray, cfg: Config) -> np.ndarray:
-    b = cfg.eval.baseline
-    return pet_threshold(pet, b.mode, b.fraction, b.suv, b.keep_components)
-
-
 def _score_fold(cfg: Config, source: Source, directory: Path, k: int, main: str, options: list) -> tuple[list, dict]:
     """Rows of one fold's test cases (all TTA variants) and its post-processing Dice table."""
     e, hd = cfg.eval.empty_policy, cfg.eval.hd95
@@ -60,7 +55,7 @@ def _score_fold(cfg: Config, source: Source, directory: Path, k: int, main: str,
             if tta != main:
                 continue
             row.update({key: m[key] for key in _SHOWN if key in m})
-            base = case_row(c.case, c.patient, _baseline(c.pet, cfg), c.truth, c.spacing, e, hd)
+            base = case_row(c.case, c.patient, configured_baseline(c.pet, cfg.eval.baseline), c.truth, c.spacing, e, hd)
             row.update({f"baseline_{key}": base[key] for key in _SHOWN if key in base})
             part = candidate_dice([(c.case, c.pred, c.truth, c.spacing)], options)
             for name, per_case in part.items():

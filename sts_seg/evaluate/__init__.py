@@ -12,7 +12,7 @@ from pathlib import Path
 from sts_seg.config import Config, PostprocessConfig, config_to_dict
 from sts_seg.core.postprocess import postprocess
 from sts_seg.errors import ConfigError
-from sts_seg.evaluate.baseline import pet_threshold
+from sts_seg.evaluate.baseline import configured_baseline
 from sts_seg.evaluate.gather import CaseEval, Plan, open_configured, plan_dataset, resolve_source
 from sts_seg.evaluate.report import EvalReport, Overlay, write_report
 from sts_seg.evaluate.score import case_row, pick_overlays, score_slices, scores, slice_rows
@@ -54,16 +54,15 @@ def _postprocess(cfg: Config) -> tuple[dict, str | None]:
 
 
 def _baseline(c: CaseEval, cfg: Config):
-    b = cfg.eval.baseline
-    mask = pet_threshold(c.pet, b.mode, b.fraction, b.suv, b.keep_components)
+    mask = configured_baseline(c.pet, cfg.eval.baseline)
     mask[~c.covered] = 0
     return mask
 
 
-def _score(plan: Plan, cfg: Config) -> tuple[list, list | None, list]:
-    """Per-case rows, baseline rows (None without PET), per-image rows; one case in memory at a time."""
+def _score(plan: Plan, cfg: Config, pp: dict) -> tuple[list, list | None, list]:
+    """Per-case rows, baseline rows (None without PET), per-image rows; one case in memory at a time;
+    ``pp``: the post-processing settings applied to each predicted volume."""
     e, hd = cfg.eval.empty_policy, cfg.eval.hd95
-    pp, _note = _postprocess(cfg)
     active = PostprocessConfig(**pp).active
     model_rows, base_rows, image_rows = [], [], []
     has_pet = True
@@ -89,18 +88,18 @@ def evaluate(*, cfg: Config, force: bool = False, progress: ProgressFn = no_prog
     check_writable_dir(output, force, "evaluation folder")
     plan = _plan(cfg, dataset, progress)
     notes = plan.notes
+    pp, pp_note = _postprocess(cfg)
     if plan.records:  # a folder without manifest: 2D only
         per_image = score_slices(plan.records, plan.truth_slices, plan.pred_slices, (1.0, 1.0), cfg.eval.empty_policy,
                                  cfg.eval.hd95)  # fmt: skip
         per_patient = baseline = None
     else:
-        model_rows, base_rows, image_rows = _score(plan, cfg)
+        model_rows, base_rows, image_rows = _score(plan, cfg, pp)
         per_patient = scores(model_rows)
         baseline = scores(base_rows) if base_rows is not None else None
         per_image = scores(image_rows) if image_rows else None
-        pp, note = _postprocess(cfg)
-        if note:
-            notes.append(note)
+        if pp_note:
+            notes.append(pp_note)
         elif cfg.postprocess.active:
             notes.append(f"post-processing applied to the 3D predictions: {pp}")
         if not cfg.eval.baseline.enabled:
@@ -111,7 +110,7 @@ def evaluate(*, cfg: Config, force: bool = False, progress: ProgressFn = no_prog
         "empty_policy": cfg.eval.empty_policy,
         "hd95": cfg.eval.hd95,
         "baseline": cfg.eval.baseline.model_dump(),
-        "postprocess": _postprocess(cfg)[0],
+        "postprocess": pp,
         "config": config_to_dict(cfg),
     }
     cases = sorted({r["case"] for r in per_patient.rows}) if per_patient else sorted({p for _, p, _ in plan.records})

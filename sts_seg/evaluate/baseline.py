@@ -53,3 +53,8 @@ def pet_threshold(
     fg = finite & (arr >= threshold)  # NaN compares False
     out[largest(fg, keep_components)] = 1
     return out
+
+
+def configured_baseline(pet: np.ndarray, b) -> np.ndarray:
+    """:func:`pet_threshold` with the settings of an ``eval.baseline`` section (``BaselineConfig``)."""
+    return pet_threshold(pet, b.mode, b.fraction, b.suv, b.keep_components)

@@ -22,6 +22,8 @@ from sts_seg.io.tables import write_json
 
 FORMATS = ("onnx", "saved_model", "litert")
 _SUFFIX = {"onnx": ".onnx", "saved_model": "", "litert": ".tflite"}
+#: stsseg's format names -> Keras 3 ``Model.export`` formats
+_KERAS_FORMAT = {"onnx": "onnx", "saved_model": "tf_saved_model", "litert": "litert"}
 
 
 @dataclass
@@ -58,7 +60,7 @@ def _float32(model):
 
     def strip(obj: Any) -> Any:
         if isinstance(obj, dict):
-            if obj.get("class_name") == "DTypePolicy" or obj.get("class_name") == "FloatDTypePolicy":
+            if obj.get("class_name") in ("DTypePolicy", "FloatDTypePolicy"):
                 return "float32"
             return {k: strip(v) for k, v in obj.items()}
         if isinstance(obj, list):
@@ -75,15 +77,11 @@ def _write_network(model, fmt: str, path: Path, channels: int) -> None:
 
     import tensorflow as tf
 
-    warnings.filterwarnings("ignore", category=FutureWarning, module=r"keras\.src\.export.*")
     spec = [tf.TensorSpec((None, None, None, channels), tf.float32, name="image")]
     try:
-        if fmt == "onnx":
-            model.export(str(path), format="onnx", input_signature=spec, verbose=False)
-        elif fmt == "saved_model":
-            model.export(str(path), format="tf_saved_model", input_signature=spec, verbose=False)
-        else:
-            model.export(str(path), format="litert", input_signature=spec, verbose=False)
+        with warnings.catch_warnings():  # keras' tf2onnx shim warns about np.object
+            warnings.filterwarnings("ignore", category=FutureWarning, module=r"keras\.src\.export.*")
+            model.export(str(path), format=_KERAS_FORMAT[fmt], input_signature=spec, verbose=False)
     except ImportError as exc:
         raise ConfigError(
             f"exporting to {fmt} needs {exc.name or 'an extra package'}: pip install 'stsseg[export]'"
