@@ -60,3 +60,29 @@ def test_a_tiny_unet_fits_four_slices(tmp_path):
     res = train(cfg=cfg)
     assert res.best_value > 0.8  # val_tumour_dice on the same 4 slices
     assert max(r["tumour_dice"] for r in res.history) > 0.8
+
+
+def test_a_unet_trained_on_patches_segments_whole_slices(tmp_path):
+    """Trained only on 16 px patches (poly LR), the fully convolutional model is scored on the
+    whole 32 px slices: validation runs on them, and so does a prediction from best.keras."""
+    import keras
+
+    from sts_seg.train.run import train
+
+    ds = _dataset(tmp_path / "ds")
+    cfg = load_config(
+        None,
+        ["model.num_layers=3", "model.base_filters=8", "train.epochs=12", "train.batch_size=8",
+         "train.steps_per_epoch=4", "train.learning_rate=0.01", "train.early_stopping.enabled=false",
+         "train.preview_images=0", "train.patch_size=16", "train.tumour_fraction=0.5",
+         "train.lr_schedule=poly", "train.reducer.enabled=false"],
+        {"data.dataset": ds, "train.run_dir": tmp_path / "run"},
+    )  # fmt: skip
+    res = train(cfg=cfg)
+    assert res.best_value > 0.8  # val_tumour_dice on the 4 whole slices
+    images = np.stack([png.read_image(p) for p in sorted((ds / "valid" / "images").iterdir())])
+    masks = np.stack([png.read_mask(p) for p in sorted((ds / "valid" / "masks").iterdir())]) > 0
+    model = keras.models.load_model(tmp_path / "run" / "best.keras")
+    pred = np.argmax(model.predict(images.astype(np.float32), verbose=0), -1) > 0
+    assert pred.shape == (4, 32, 32)
+    assert 2 * (pred & masks).sum() / (pred.sum() + masks.sum()) > 0.8

@@ -55,6 +55,13 @@ class Config(Section):
                 f"train.class_weights has {len(self.train.class_weights)} entries but "
                 f"model.num_classes is {self.model.num_classes}"
             )
+        patch = self.train.patch_size
+        if patch is not None and patch % self.model.divisor:
+            ok = max(self.model.divisor, round(patch / self.model.divisor) * self.model.divisor)
+            raise ValueError(
+                f"train.patch_size {patch} cannot be halved {self.model.num_layers - 1} times by the model's "
+                f"{self.model.num_layers} levels; use a multiple of {self.model.divisor} (e.g. {ok})"
+            )
         return self
 
     def slice_spec(self, canvas: int) -> SliceSpec:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from sts_seg.config.base import Section
 
@@ -51,6 +51,8 @@ class TrainConfig(Section):
     """`adam`, `adamw` or `sgd` (Nesterov, momentum 0.99)."""
     learning_rate: float = Field(1e-3, gt=0)
     """Initial learning rate."""
+    lr_schedule: Literal["constant", "poly", "cosine"] = "constant"
+    """`constant` (only `reducer` changes it), `poly` (nnU-Net: lr (1 - step/steps)^0.9) or `cosine`, to 0."""
     weight_decay: float = Field(1e-4, ge=0)
     """Decoupled weight decay of `adamw`."""
     clipvalue: float | None = Field(None, gt=0)
@@ -73,6 +75,8 @@ class TrainConfig(Section):
     """Fraction of sampled slices from hard negatives: no tumour but PET >= `hard_negative_suv` (bladder, nodes)."""
     hard_negative_suv: float = Field(4.0, gt=0)
     """SUV a tumour-free slice must reach somewhere to count as a hard negative."""
+    patch_size: int | None = Field(None, ge=8)
+    """Train on square patches of this many px (a multiple of 2^(num_layers-1)); null = whole slices."""
     cache: bool = True
     """Cache the validation stream in memory."""
     preview_images: int = Field(4, ge=0)
@@ -83,3 +87,12 @@ class TrainConfig(Section):
     """TensorFlow op determinism (slower)."""
     log_seed_metric: bool = True
     """Also log the original's `dice_coef_multiclass` as `seed_pixel_agreement`."""
+
+    @model_validator(mode="after")
+    def _one_schedule(self) -> TrainConfig:
+        if self.lr_schedule != "constant" and self.reducer.enabled:
+            raise ValueError(
+                f"train.lr_schedule {self.lr_schedule} sets the learning rate every step; "
+                "set train.reducer.enabled: false (or lr_schedule: constant)"
+            )
+        return self

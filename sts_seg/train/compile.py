@@ -35,15 +35,26 @@ def setup_runtime(t: TrainConfig) -> None:
     keras.mixed_precision.set_global_policy(t.precision)
 
 
-def compile_model(model: keras.Model, t: TrainConfig, num_classes: int) -> keras.Model:
-    """Compile with the configured optimiser, loss and the tumour Dice (+ the original's metric)."""
+def learning_rate(t: TrainConfig, total_steps: int) -> float | keras.optimizers.schedules.LearningRateSchedule:
+    """``train.learning_rate``, or its per-step decay to 0 over ``total_steps`` optimiser steps."""
+    if t.lr_schedule == "poly":
+        return keras.optimizers.schedules.PolynomialDecay(t.learning_rate, max(total_steps, 1), 0.0, power=0.9)
+    if t.lr_schedule == "cosine":
+        return keras.optimizers.schedules.CosineDecay(t.learning_rate, max(total_steps, 1), alpha=0.0)
+    return t.learning_rate
+
+
+def compile_model(model: keras.Model, t: TrainConfig, num_classes: int, total_steps: int = 1) -> keras.Model:
+    """Compile with the configured optimiser (and LR schedule over ``total_steps``), loss and the
+    tumour Dice (+ the original's metric)."""
     clip = {"clipvalue": t.clipvalue} if t.clipvalue else {}
+    lr = learning_rate(t, total_steps)
     if t.optimizer == "adam":
-        opt = keras.optimizers.Adam(t.learning_rate, **clip)
+        opt = keras.optimizers.Adam(lr, **clip)
     elif t.optimizer == "adamw":
-        opt = keras.optimizers.AdamW(t.learning_rate, weight_decay=t.weight_decay, **clip)
+        opt = keras.optimizers.AdamW(lr, weight_decay=t.weight_decay, **clip)
     else:
-        opt = keras.optimizers.SGD(t.learning_rate, momentum=0.99, nesterov=True, **clip)
+        opt = keras.optimizers.SGD(lr, momentum=0.99, nesterov=True, **clip)
     metrics: list[keras.metrics.Metric] = [TumourDice()]
     if t.log_seed_metric:
         metrics.append(SeedPixelAgreement())

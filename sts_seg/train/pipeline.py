@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import tensorflow as tf
@@ -18,6 +19,7 @@ from sts_seg.augment.online import apply_online
 from sts_seg.augment.ops import Op
 from sts_seg.config import TrainConfig
 from sts_seg.train.arrays import SliceArrays
+from sts_seg.train.patches import crop_patch
 
 
 def steps_per_epoch(n: int, t: TrainConfig) -> int:
@@ -75,18 +77,35 @@ def _stream_indices(data: SliceArrays, t: TrainConfig, steps: int, first_epoch: 
     return np.concatenate(rows) if rows else np.zeros((0, 3), np.int64)
 
 
-def _online(ops: Sequence[Op], seed: int, shape: tuple[int, ...]):
-    """A per-sample tf.data map running the numpy ops with ``default_rng([seed, epoch, 1, position])``."""
+@dataclass(frozen=True)
+class PatchSpec:
+    """Training patches: ``size`` px; a tumour-free slice is cut around a pixel whose channel
+    ``hot_channel`` reaches ``hot_level`` (uint8) when one does (None: anywhere)."""
+
+    size: int
+    hot_channel: int | None = None
+    hot_level: int = 255
+
+
+def _per_sample(ops: Sequence[Op], seed: int, shape: tuple[int, ...], patch: PatchSpec | None):
+    """A per-sample tf.data map: the numpy ops with ``default_rng([seed, epoch, 1, position])``,
+    then the patch cut with ``default_rng([seed, epoch, 2, position])``."""
 
     def np_fn(image: np.ndarray, mask: np.ndarray, key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        rng = np.random.default_rng([seed, int(key[0]), 1, int(key[1])])
-        img, msk = apply_online(image, mask, ops, rng)
+        img, msk = image, mask
+        if ops:
+            img, msk = apply_online(img, msk, ops, np.random.default_rng([seed, int(key[0]), 1, int(key[1])]))
+        if patch is not None:
+            rng = np.random.default_rng([seed, int(key[0]), 2, int(key[1])])
+            img, msk = crop_patch(img, msk, patch.size, rng, patch.hot_channel, patch.hot_level)
         return np.ascontiguousarray(img, dtype=np.uint8), np.ascontiguousarray(msk, dtype=np.uint8)
+
+    out = shape if patch is None else (patch.size, patch.size, *shape[2:])
 
     def fn(image: tf.Tensor, mask: tf.Tensor, key: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         img, msk = tf.numpy_function(np_fn, [image, mask, key], [tf.uint8, tf.uint8], stateful=False)
-        img.set_shape(shape)
-        msk.set_shape(shape[:2])
+        img.set_shape(out)
+        msk.set_shape(out[:2])
         return img, msk
 
     return fn
@@ -94,10 +113,11 @@ def _online(ops: Sequence[Op], seed: int, shape: tuple[int, ...]):
 
 def train_dataset(
     data: SliceArrays, t: TrainConfig, ops: Sequence[Op], num_classes: int, first_epoch: int = 0,
-    hard: np.ndarray | None = None,
+    hard: np.ndarray | None = None, patch: PatchSpec | None = None,
 ) -> tf.data.Dataset:  # fmt: skip
     """Batches for epochs ``first_epoch .. t.epochs - 1`` (``steps_per_epoch`` each), one-hot masks;
-    ``hard``: the hard-negative slices ``t.hard_negative_fraction`` oversamples.
+    ``hard``: the hard-negative slices ``t.hard_negative_fraction`` oversamples; ``patch``: cut
+    each sample to a training patch (after the on-the-fly ops).
 
     The slices live in two non-trainable variables and are gathered by index (no Python in the
     loop unless on-the-fly ops are configured; those run per sample, keyed by (epoch, position))."""
@@ -111,8 +131,9 @@ def train_dataset(
         return tf.gather(images, key[2]), tf.gather(masks, key[2]), key
 
     ds = ds.map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    if ops:
-        ds = ds.map(_online(ops, t.seed, data.images.shape[1:]), num_parallel_calls=2, deterministic=True)
+    if ops or patch is not None:
+        fn = _per_sample(ops, t.seed, data.images.shape[1:], patch)
+        ds = ds.map(fn, num_parallel_calls=2, deterministic=True)
     else:
         ds = ds.map(lambda image, mask, key: (image, mask))
 

@@ -25,7 +25,7 @@ from sts_seg.train.callbacks import build_callbacks
 from sts_seg.train.card import dataset_spec, write_run_card
 from sts_seg.train.compile import compile_model, setup_runtime, versions
 from sts_seg.train.history import record_resume
-from sts_seg.train.pipeline import eval_dataset, hot_negatives, steps_per_epoch, train_dataset
+from sts_seg.train.pipeline import PatchSpec, eval_dataset, hot_negatives, steps_per_epoch, train_dataset
 from sts_seg.train.plots import read_history
 from sts_seg.train.rundir import RunFolder, check_run, open_run
 from sts_seg.train.state import read_state, restore_seed_states
@@ -59,22 +59,43 @@ def load_data(cfg: Config, dataset: Path, progress: ProgressFn = no_progress) ->
     return load_split(dataset, "train", **common, progress=progress), load_split(dataset, "valid", **common)
 
 
-def _hard_negatives(cfg: Config, data: SliceArrays) -> np.ndarray | None:
-    """The tumour-free train slices with PET uptake >= ``train.hard_negative_suv`` (or None)."""
-    t, p = cfg.train, cfg.prepare
-    if not t.hard_negative_fraction:
-        return None
+def _pet_level(cfg: Config) -> tuple[int, int] | None:
+    """``(PET channel, uint8 level of train.hard_negative_suv)`` through prepare's PET window, or None."""
+    p = cfg.prepare
     pets = [i for i, (modality, _, _) in enumerate(p.windows) if modality == "pet"]
     if p.image_mode != "channels" or not pets:
-        raise ConfigError("train.hard_negative_fraction needs a PET channel (prepare.image_mode: channels, with pet)")
+        return None
     _, low, high = p.windows[pets[0]]
-    level = int(np.clip(round(255 * (t.hard_negative_suv - low) / (high - low)), 1, 255))
-    return hot_negatives(data.images, data.tumour, pets[0], level)
+    return pets[0], int(np.clip(round(255 * (cfg.train.hard_negative_suv - low) / (high - low)), 1, 255))
 
 
-def _model(cfg: Config, run: RunFolder) -> keras.Model:
+def _hard_negatives(cfg: Config, data: SliceArrays) -> np.ndarray | None:
+    """The tumour-free train slices with PET uptake >= ``train.hard_negative_suv`` (or None)."""
+    if not cfg.train.hard_negative_fraction:
+        return None
+    pet = _pet_level(cfg)
+    if pet is None:
+        raise ConfigError("train.hard_negative_fraction needs a PET channel (prepare.image_mode: channels, with pet)")
+    return hot_negatives(data.images, data.tumour, *pet)
+
+
+def _patches(cfg: Config, data: SliceArrays) -> PatchSpec | None:
+    """``train.patch_size`` as a :class:`PatchSpec` (hot pixels: PET >= ``hard_negative_suv``)."""
+    size = cfg.train.patch_size
+    if size is None:
+        return None
+    canvas = int(data.images.shape[1])
+    if size > min(data.images.shape[1:3]):
+        raise ConfigError(
+            f"train.patch_size {size} is larger than the {canvas} px canvas; use at most {canvas} (or null)"
+        )
+    pet = _pet_level(cfg)
+    return PatchSpec(size) if pet is None else PatchSpec(size, *pet)
+
+
+def _model(cfg: Config, run: RunFolder, total_steps: int) -> keras.Model:
     if run.resumed_from is None:
-        return compile_model(build_model(cfg.model), cfg.train, cfg.model.num_classes)
+        return compile_model(build_model(cfg.model), cfg.train, cfg.model.num_classes, total_steps)
     try:
         return keras.models.load_model(run.work / "last.keras")
     except Exception as exc:  # a corrupt or foreign file
@@ -103,12 +124,14 @@ def train(
     train_data, valid_data = load_data(cfg, dataset, progress)
     if not train_data.tumour.any():
         raise DataError(f"{dataset}/train: no slice holds tumour; nothing to learn (check the masks / rgb_map)")
+    hard, patch = _hard_negatives(cfg, train_data), _patches(cfg, train_data)
+    steps = steps_per_epoch(len(train_data), cfg.train)
     run = open_run(run_dir, force, resume)
     notes = list(run.notes)
     state = read_state(run.work) if run.resumed_from else {}
     first_epoch = int(state.get("epochs_done", len(read_history(run.work / "history.csv")))) if run.resumed_from else 0
     setup_runtime(cfg.train)
-    model = _model(cfg, run)
+    model = _model(cfg, run, steps * cfg.train.epochs)
     if run.resumed_from:
         restore_seed_states(model, state.get("seed_generators") or {})
         notes += record_resume(run.work, cfg, first_epoch)
@@ -123,9 +146,10 @@ def train(
             cfg.augment.online,
             cfg.model.num_classes,
             first_epoch,
-            _hard_negatives(cfg, train_data),
+            hard,
+            patch,
         ),
-        steps_per_epoch=steps_per_epoch(len(train_data), cfg.train),
+        steps_per_epoch=steps,
         validation_data=eval_dataset(valid_data, cfg.model.num_classes, cfg.train.batch_size, cfg.train.cache),
         epochs=cfg.train.epochs,
         initial_epoch=first_epoch,
