@@ -57,12 +57,13 @@ def table(run: Path) -> None:
 
     print(
         "| patient | fold | model Dice | baseline Dice | model HD95 (mm) | baseline HD95 (mm) | Dice, flips "
-        "| Dice, post-processed |"
+        "| Dice, post-processed | HD95, post-processed (mm) |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for c, r in rows.items():
         print(f"| {c} | {r['fold']} | **{f(r['dice'])}** | {f(r['baseline_dice'])} | {f(r['hd95_mm'], 1)} | "
-              f"{f(r['baseline_hd95_mm'], 1)} | {f(r['dice_tta_flips'])} | {f(r['dice_postprocessed'])} |")  # fmt: skip
+              f"{f(r['baseline_hd95_mm'], 1)} | {f(r['dice_tta_flips'])} | {f(r['dice_postprocessed'])} | "
+              f"{f(r.get('hd95_postprocessed_mm'), 1)} |")  # fmt: skip
     m, b, p = summary["model"]["dice"], summary["baseline"]["dice"], summary["model_vs_baseline"]
     print(f"\nmodel {m['mean']:.3f} ± {m['sd']:.3f} (95 % CI {m['ci95'][0]:.3f}-{m['ci95'][1]:.3f}); baseline "
           f"{b['mean']:.3f} ± {b['sd']:.3f} (95 % CI {b['ci95'][0]:.3f}-{b['ci95'][1]:.3f}); wins {p['wins']}, "

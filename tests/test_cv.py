@@ -304,6 +304,33 @@ def test_cv_folds_cover_every_patient_and_oof_has_one_row_each(cv_run) -> None:
 
 
 @pytest.mark.tf
+def test_cv_reports_the_hd95_of_the_chosen_post_processing(cv_run, tiny_h5: Path) -> None:
+    """``hd95_postprocessed_mm``: the fold's mask from predictions.h5, cleaned with the chosen
+    settings, measured again here against the source label (spacing from the file)."""
+    import h5py
+
+    from sts_seg.core.postprocess import postprocess
+    from sts_seg.metrics.surface import hd95
+
+    cfg, run, _ = cv_run
+    decision = json.loads((run / "cv" / "postprocess.json").read_text())
+    with open(run / "cv" / "per_patient.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    with h5py.File(tiny_h5) as src:
+        for r in rows:
+            pred_file = run / f"fold_{r['fold']}" / "predictions" / cfg.infer.tta / "predictions.h5"
+            with h5py.File(pred_file) as f:
+                pred = f["label_data"][r["case"]][()] > 0
+            truth = src["label_data"][r["case"]][()] > 0
+            cleaned = postprocess(pred, (5.0, 5.0, 5.0), **decision["settings"])
+            want = hd95(cleaned, truth, (5.0, 5.0, 5.0), cfg.eval.hd95) if cleaned.any() and truth.any() else np.nan
+            got = float(r["hd95_postprocessed_mm"]) if r["hd95_postprocessed_mm"] else np.nan
+            assert got == pytest.approx(want, nan_ok=True, rel=1e-5)
+            if decision["chosen"] == "none":
+                assert r["hd95_postprocessed_mm"] == r["hd95_mm"]
+
+
+@pytest.mark.tf
 def test_cv_rerun_skips_finished_folds_and_reruns_an_unfinished_one(cv_run) -> None:
     from sts_seg.cv.run import cross_validate
 

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from sts_seg.config import Config
+from sts_seg.core.postprocess import postprocess
 from sts_seg.cv.fold import POSTPROCESS, REPORT, fold_dir, tta_variants
 from sts_seg.cv.folds import Fold
 from sts_seg.cv.postprocess_choice import candidate_dice, candidates, choose
@@ -57,6 +58,11 @@ def _score_fold(cfg: Config, source: Source, directory: Path, k: int, main: str,
             row.update({key: m[key] for key in _SHOWN if key in m})
             base = case_row(c.case, c.patient, configured_baseline(c.pet, cfg.eval.baseline), c.truth, c.spacing, e, hd)
             row.update({f"baseline_{key}": base[key] for key in _SHOWN if key in base})
+            row["_hd95_by_candidate"] = {
+                name: case_row(c.case, c.patient, postprocess(c.pred, c.spacing, **settings), c.truth, c.spacing, e,
+                               hd)["hd95_mm"]
+                for name, settings in options
+            }  # fmt: skip
             part = candidate_dice([(c.case, c.pred, c.truth, c.spacing)], options)
             for name, per_case in part.items():
                 table.setdefault(name, {}).update(per_case)
@@ -125,6 +131,7 @@ def write_cv_report(cfg: Config, source: Source, cv_dir: Path, folds: Sequence[F
     choice = choose(table, options)
     for r in rows:
         r["dice_postprocessed"] = choice["per_case"][choice["chosen"]][r["case"]]
+        r["hd95_postprocessed_mm"] = r.pop("_hd95_by_candidate")[choice["chosen"]]
     summary = _summary(rows, main, choice, cfg, seed)
     summary["folds"] = [dict(n) for n in fold_notes]
     decision = {
