@@ -14,6 +14,7 @@ from sts_seg.augment import fields
 from sts_seg.augment.online import apply_online
 from sts_seg.augment.ops import OPS, AugmentOp, is_augmented_name
 from sts_seg.augment.ops.elastic import distortion_field
+from sts_seg.augment.ops.intensity import ScaleParams
 from sts_seg.augment.warp import warp_image, warp_mask
 from sts_seg.config import load_config
 from sts_seg.errors import ConfigError
@@ -233,7 +234,8 @@ def test_every_op_runs_with_defaults_and_names_its_outputs(name: str) -> None:
     assert vs
     assert len({tag for tag, _ in vs}) == len(vs)
     mask = blob_mask(32)
-    image = colour_image(mask)[..., :1]
+    # channel_scale's default is the PET channel (1) of an RGB image; the rest run on grey
+    image = colour_image(mask) if name == "channel_scale" else colour_image(mask)[..., :1]
     for tag, op in vs:
         assert op.matches(tag + "STS_002_010")
         assert is_augmented_name(tag + "STS_002_010.png")
@@ -335,3 +337,29 @@ def test_apply_online_probability_and_determinism() -> None:
     i, m = apply_online(image, mask, [make("distort", p=0.0)], np.random.default_rng(0))
     assert i is image
     assert m is mask
+
+
+def test_channel_scale_scales_only_its_channels_by_hand() -> None:
+    image = np.zeros((2, 3, 3), np.uint8)
+    image[..., 0], image[..., 1], image[..., 2] = 40, 100, 200
+    out, _ = make("channel_scale", channels=[1], range=[1.5, 1.5]).apply(image, image[..., 0], ScaleParams(1.5))
+    assert (out[..., 0] == 40).all()
+    assert (out[..., 1] == 150).all()  # 100 * 1.5
+    assert (out[..., 2] == 200).all()
+    out, _ = make("channel_scale", channels=[1, 2]).apply(image, image[..., 0], ScaleParams(1.5))
+    assert (out[..., 2] == 255).all()  # 300 saturates
+    lo_hi = [make("channel_scale", range=[0.5, 2.0]).sample(np.random.default_rng(s), (3, 3)).factor
+             for s in range(2000)]  # fmt: skip
+    assert min(lo_hi) >= 0.5
+    assert max(lo_hi) <= 2.0
+    assert abs(np.mean(np.log(lo_hi))) < 0.05  # log-uniform on [log 0.5, log 2]: mean 0
+    with pytest.raises(ValueError, match=r"channel_scale channels \[3\]: the image has 3 channel"):
+        make("channel_scale", channels=[3]).apply(image, image[..., 0], ScaleParams(1.5))
+
+
+def test_a_channel_the_model_does_not_have_is_a_config_error() -> None:
+    from sts_seg.config import load_config
+    from sts_seg.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"augment.online.0.channel_scale.channels \[3\]: the model's input has 3"):
+        load_config(None, ["augment.online=[{name: channel_scale, channels: [3]}]"])

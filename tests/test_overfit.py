@@ -86,3 +86,13 @@ def test_a_unet_trained_on_patches_segments_whole_slices(tmp_path):
     pred = np.argmax(model.predict(images.astype(np.float32), verbose=0), -1) > 0
     assert pred.shape == (4, 32, 32)
     assert 2 * (pred & masks).sum() / (pred.sum() + masks.sum()) > 0.8
+
+
+@pytest.mark.parametrize("name", ["demo.yaml", "sts.yaml"])
+def test_the_shipped_configs_train_on_patches_of_the_phantom_canvas(name):
+    """The test above guards the shipped recipe: both configs train on patches that fit the
+    phantom's 112 px canvas and that the model can halve."""
+    cfg = load_config(Path(__file__).resolve().parents[1] / "configs" / name)
+    assert cfg.train.patch_size is not None
+    assert cfg.train.patch_size < 112
+    assert cfg.train.patch_size % cfg.model.divisor == 0

@@ -55,6 +55,14 @@ class Config(Section):
                 f"train.class_weights has {len(self.train.class_weights)} entries but "
                 f"model.num_classes is {self.model.num_classes}"
             )
+        for where, ops in (("online", self.augment.online), ("offline", self.augment.offline)):
+            for i, op in enumerate(ops):
+                bad = [c for c in getattr(op, "channels", ()) if c >= self.model.image_channels]
+                if bad:
+                    raise ValueError(
+                        f"augment.{where}.{i}.{op.name}.channels {bad}: the model's input has "
+                        f"{self.model.image_channels} channel(s) (0..{self.model.image_channels - 1})"
+                    )
         patch = self.train.patch_size
         if patch is not None and patch % self.model.divisor:
             ok = max(self.model.divisor, round(patch / self.model.divisor) * self.model.divisor)

@@ -14,7 +14,7 @@ from pydantic import Field
 from sts_seg.augment.ops.base import Op, Params
 from sts_seg.augment.ops.elastic import Distort, Elastic
 from sts_seg.augment.ops.geometric import HFlip, Rotate, Shear, Shrink, VFlip, Zoom
-from sts_seg.augment.ops.intensity import Blur, BrightnessContrast, GammaOp, GaussianNoise
+from sts_seg.augment.ops.intensity import Blur, BrightnessContrast, ChannelScale, GammaOp, GaussianNoise
 from sts_seg.augment.ops.radial import Barrel, Pincushion
 
 OP_TYPES: tuple[type[Op], ...] = (
@@ -30,6 +30,7 @@ OP_TYPES: tuple[type[Op], ...] = (
     Elastic,
     GammaOp,
     BrightnessContrast,
+    ChannelScale,
     GaussianNoise,
     Blur,
 )
@@ -47,6 +48,7 @@ AugmentOp = Annotated[
     | Elastic
     | GammaOp
     | BrightnessContrast
+    | ChannelScale
     | GaussianNoise
     | Blur,
     Field(discriminator="name"),

@@ -48,6 +48,20 @@ def brightness_contrast(image: np.ndarray, brightness: float, contrast: float) -
     return to_dtype_like((x - m) * np.float32(contrast) + m + np.float32(255.0 * brightness), image)
 
 
+def channel_scale(image: np.ndarray, channels: tuple[int, ...], factor: float) -> np.ndarray:
+    """``I * factor`` on ``channels`` of an ``(H, W, C)`` image (channel 0 of an ``(H, W)`` one),
+    the others untouched. On a PET channel whose window starts at SUV 0 this scales the SUV."""
+    x = image.astype(np.float32)
+    if x.ndim == 2:
+        if any(c != 0 for c in channels):
+            raise ValueError(f"channel_scale channels {list(channels)}: a grey image has only channel 0")
+        return to_dtype_like(x * np.float32(factor), image)
+    if max(channels) >= x.shape[-1]:
+        raise ValueError(f"channel_scale channels {list(channels)}: the image has {x.shape[-1]} channel(s)")
+    x[..., list(channels)] *= np.float32(factor)
+    return to_dtype_like(x, image)
+
+
 def gaussian_noise(image: np.ndarray, std: float, seed: int) -> np.ndarray:
     """Add N(0, std) grey levels, drawn independently per pixel and channel."""
     noise = np.random.default_rng(seed).standard_normal(image.shape, dtype=np.float32)
@@ -116,6 +130,42 @@ class BrightnessContrast(Op):
 
     def apply(self, image: np.ndarray, mask: np.ndarray, params: BrightnessContrastParams) -> Pair:
         return brightness_contrast(image, params.brightness, params.contrast), mask
+
+
+@dataclass(frozen=True)
+class ScaleParams(Params):
+    factor: float
+
+
+class ChannelScale(Op):
+    """Multiply some channels by one factor (``scaled_<k>_<name>``): with the PET channel, the
+    uptake (SUV) of tumour and organs alike, as scan timing, glucose and body habitus vary it."""
+
+    name: Literal["channel_scale"] = "channel_scale"
+    channels: Annotated[tuple[Annotated[int, Field(ge=0)], ...], NonEmpty] = (1,)
+    """Channel indices to scale (the shipped configs' PET is channel 1)."""
+    range: tuple[Gamma, Gamma] = (0.67, 1.5)
+    """[low, high] of the factor, drawn log-uniformly."""
+    copies: Copies = 1
+    summary = "multiply `channels` by a factor log-uniform in `range` (PET: SUV scaling)"
+    prefix = r"scaled_\d+_"
+    geometric = False
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ChannelScale:
+        if self.range[0] > self.range[1]:
+            raise ValueError(f"range must be [low, high] with low <= high, got {list(self.range)}")
+        return self
+
+    def variants(self) -> list[tuple[str, Op]]:
+        return copies_variants(self, "scaled")
+
+    def sample(self, rng: np.random.Generator, shape: Shape) -> Params:
+        lo, hi = np.log(self.range[0]), np.log(self.range[1])
+        return ScaleParams(float(np.exp(rng.uniform(lo, hi))))
+
+    def apply(self, image: np.ndarray, mask: np.ndarray, params: ScaleParams) -> Pair:
+        return channel_scale(image, self.channels, params.factor), mask
 
 
 @dataclass(frozen=True)
