@@ -48,8 +48,9 @@ def test_schedules_follow_their_formulas(schedule, step, want):
 @pytest.mark.tf
 def test_the_optimizer_follows_the_schedule_while_training(tmp_path):
     """Two epochs of 3 steps under poly: history's learning_rate is the schedule at steps 3 and 6."""
+    from test_overfit import _dataset
+
     from sts_seg.train.run import train
-    from tests.test_overfit import _dataset
 
     cfg = load_config(
         None,
