@@ -4,8 +4,11 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export TF_CPP_MIN_LOG_LEVEL ?= 2
+#: the fast tier: no TensorFlow, no Ray, no end-to-end runs (markers in pyproject.toml); PYTEST_ARGS is passed on
+FAST   := not tf and not slow
+PYTEST_ARGS ?=
 
-.PHONY: install test demo demo-nifti cv bench lint lean-check fmt clean
+.PHONY: install test test-all demo demo-nifti cv bench lint lean-check fmt clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH (or: make PYTHON=python3 ...)"; exit 1; }
@@ -16,8 +19,18 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)  ## create .venv and install stsseg + dev tools
 
-test: $(STAMP)  ## run the test suite (tiny synthetic data, CPU)
-	$(BIN)/pytest
+test: $(STAMP)  ## the fast tier (< 2 min): every test that imports no TensorFlow and starts no Ray or end-to-end run
+	$(BIN)/pytest -m "$(FAST)" $(PYTEST_ARGS)
+
+# The whole suite in two passes: the fast tier (where a test that imports TensorFlow fails, so the
+# markers stay honest), then the tf and slow tests. Both passes run; exit 5 (nothing selected in a
+# pass) is fine for one pass but not for both.
+test-all: $(STAMP)  ## the whole suite (tiny synthetic data, CPU; 6-10 min): make test, then the tf and slow tests
+	@fast=0; heavy=0; \
+	$(BIN)/pytest -m "$(FAST)" $(PYTEST_ARGS) || fast=$$?; \
+	$(BIN)/pytest -m "not ($(FAST))" $(PYTEST_ARGS) || heavy=$$?; \
+	if [ $$fast = 5 ] && [ $$heavy = 5 ]; then echo "make test-all: no tests were collected" >&2; exit 5; fi; \
+	for rc in $$fast $$heavy; do [ $$rc = 0 ] || [ $$rc = 5 ] || exit $$rc; done
 
 demo: $(STAMP)  ## run every pipeline stage on the synthetic phantom, into demo/
 	bash scripts/demo.sh

@@ -11,7 +11,7 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-STAGES = ("prepare", "augment", "train", "infer", "cv", "export")
+STAGES = ("prepare", "sources", "augment", "train", "evaluate", "infer", "cv", "export")
 
 
 def machine() -> str:

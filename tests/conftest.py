@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.abc
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,9 +17,84 @@ from sts_seg.io.h5 import write_kaggle_h5
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "configs"
 
+#: what the ``tf`` marker promises a test does not import in the fast tier (keras imports TensorFlow)
+TF_MODULES = frozenset({"tensorflow", "keras", "tf2onnx"})
+_running: list[str] = []  # the test (set up, run, torn down) or test module (collected) in progress
+
+
+class _Refuse(importlib.abc.Loader):
+    """A loader that fails the test in progress instead of importing ``name``."""
+
+    def __init__(self, name: str, where: str) -> None:
+        self.name, self.where = name, where
+
+    def create_module(self, spec: object) -> None:
+        pytest.fail(
+            f"{self.where} imports {self.name}, but this run leaves out TensorFlow (-m '{_markexpr[0]}'): "
+            "mark the test @pytest.mark.tf (or slow) and import TensorFlow inside it, not at module level",
+            pytrace=False,
+        )
+
+    def exec_module(self, module: object) -> None:  # pragma: no cover - create_module always fails
+        self.create_module(None)
+
+
+class _FastTierGuard(importlib.abc.MetaPathFinder):
+    """In a run that deselects ``tf`` tests (``make test``), importing TensorFlow while a test (or
+    one of its fixtures) runs or a test module is collected fails with the marker it needs, instead
+    of slowing the fast tier down. Looking it up (``importlib.util.find_spec``) stays allowed."""
+
+    def find_spec(self, name: str, path: object = None, target: object = None) -> object:
+        if not _running or name.partition(".")[0] not in TF_MODULES:
+            return None
+        for finder in sys.meta_path:
+            spec = None if finder is self else getattr(finder, "find_spec", lambda *_: None)(name, path, target)
+            if spec is not None:
+                spec.loader = _Refuse(name, _running[-1] or "collection")
+                return spec
+        return None
+
+
+_markexpr = [""]
+
+
+def _deselects_tf(markexpr: str) -> bool:
+    """Whether ``-m markexpr`` leaves out a test marked only ``tf``."""
+    if not markexpr:
+        return False
+    from _pytest.mark.expression import Expression
+
+    return not Expression.compile(markexpr).evaluate(lambda name, **_: name == "tf")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    _markexpr[0] = config.getoption("markexpr", "") or ""
+    if _deselects_tf(_markexpr[0]) and not TF_MODULES & set(sys.modules):
+        sys.meta_path.insert(0, _FastTierGuard())
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> object:
+    _running.append(item.nodeid)
+    try:
+        return (yield)
+    finally:
+        _running.pop()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector) -> object:
+    _running.append(collector.nodeid)
+    try:
+        return (yield)
+    finally:
+        _running.pop()
+
 
 def tiny_overrides(size: int = 48, num_layers: int = 3) -> list[str]:
-    """``--set`` overrides that shrink any config to a fast test setting."""
+    """``--set`` overrides that shrink any config to a fast test setting: whole slices (the recipe's
+    64 px patches exceed these canvases), uniform sampling, no on-the-fly ops and one forward pass
+    (no flips). The recipe itself (the defaults = configs/sts.yaml) is tested in test_overfit.py."""
     return [
         f"model.image_size={size}",
         f"model.num_layers={num_layers}",
@@ -25,6 +102,11 @@ def tiny_overrides(size: int = 48, num_layers: int = 3) -> list[str]:
         "train.epochs=1",
         "train.batch_size=4",
         "train.preview_images=2",
+        "train.patch_size=null",
+        "train.tumour_fraction=null",
+        "train.hard_negative_fraction=null",
+        "augment.online=[]",
+        "infer.tta=none",
     ]
 
 

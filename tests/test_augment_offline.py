@@ -106,16 +106,19 @@ def test_rerun_replaces_the_batch_with_identical_pixels(dataset: Path) -> None:
         return {p.name: png.read_image(p).tobytes() for p in (dataset / "augmented" / "images").iterdir()}
 
     augment_dataset(dataset, SEED_OPS, seed=137)
-    first = pixels()
-    res = augment_dataset(dataset, SEED_OPS, seed=137)
+    first, files = pixels(), hashes(dataset / "augmented")
+    with pytest.raises(OverwriteError, match="earlier augmentation batch; pass --force"):
+        augment_dataset(dataset, SEED_OPS, seed=138)  # no --force: the batch is kept byte for byte
+    assert hashes(dataset / "augmented") == files
+    res = augment_dataset(dataset, SEED_OPS, seed=137, force=True)
     assert pixels() == first
     assert res.replaced
-    augment_dataset(dataset, SEED_OPS, seed=138)  # another seed: other fields, same names
+    augment_dataset(dataset, SEED_OPS, seed=138, force=True)  # another seed: other fields, same names
     again = pixels()
     assert again.keys() == first.keys()
     assert again != first
     # fewer ops: the outputs no longer configured are gone with the old batch
-    augment_dataset(dataset, ops([{"name": "hflip"}]), seed=137)
+    augment_dataset(dataset, ops([{"name": "hflip"}]), seed=137, force=True)
     assert len(list((dataset / "augmented" / "images").iterdir())) == 3
 
 
@@ -177,7 +180,7 @@ def test_probability_selects_a_seeded_subset(tmp_path: Path) -> None:
     res = augment_dataset(ds, ops([{"name": "hflip", "p": 0.5}, {"name": "vflip", "p": 0.0}]), seed=3)
     assert 0 < res.outputs < 8
     assert "vflip" not in res.per_op
-    assert augment_dataset(ds, ops([{"name": "hflip", "p": 0.5}]), seed=3).outputs == res.outputs
+    assert augment_dataset(ds, ops([{"name": "hflip", "p": 0.5}]), seed=3, force=True).outputs == res.outputs
 
 
 def test_error_paths_write_nothing(tmp_path: Path, dataset: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import h5py
 import numpy as np
+import pytest
 from _pipeline import cfg48, overrides
 from PIL import Image
 
@@ -90,6 +91,7 @@ def test_a_corrupt_compressed_chunk_in_prepare(runner, in_tmp):
     assert not (in_tmp / "ds").exists()
 
 
+@pytest.mark.tf
 def test_a_corrupt_compressed_chunk_in_infer(runner, in_tmp, model_path):
     path = _raw_h5(in_tmp / "c.h5", _good(), chunked=True)
     _corrupt_chunk(path, "pet_data/P0")
@@ -160,6 +162,7 @@ def _bomb(path: Path) -> None:
     path.write_bytes(bytes(raw))
 
 
+@pytest.mark.tf
 def test_a_decompression_bomb_is_reported_and_skipped(runner, in_tmp, dataset48, model_path):
     imgs = in_tmp / "imgs"
     shutil.copytree(dataset48 / "test" / "images", imgs)
@@ -175,6 +178,7 @@ def test_a_decompression_bomb_is_reported_and_skipped(runner, in_tmp, dataset48,
     assert sorted(p.stem for p in (in_tmp / "out").glob("*.png")) == good
 
 
+@pytest.mark.tf
 def test_a_garbage_keras_file(runner, in_tmp, dataset48):
     (in_tmp / "junk.keras").write_bytes(b"\x00" * 100)
     args = ["infer", "--input", str(dataset48 / "test" / "images"), "--output", "out", "--model", "junk.keras"]
@@ -204,6 +208,7 @@ def _rgb_dataset(root: Path, colour: tuple[int, int, int]) -> Path:
     return root
 
 
+@pytest.mark.tf
 def test_an_rgb_mask_colour_that_is_not_in_the_map(runner, in_tmp):
     _rgb_dataset(in_tmp / "ds", (0, 0, 255))
     res = runner.invoke(app, ["train", "--dataset", "ds", "--run", "run", *_sets("model.image_size=16")])
@@ -221,6 +226,7 @@ def test_the_original_nearest_colour_rule_is_an_explicit_option(in_tmp):
     assert mask.sum() == 17
 
 
+@pytest.mark.tf
 def test_train_refuses_an_image_whose_mask_has_another_size(runner, in_tmp, dataset48):
     ds = shutil.copytree(dataset48, in_tmp / "ds")
     mask = next((ds / "train" / "masks").iterdir())

@@ -282,8 +282,12 @@ def test_augment_writes_the_batch_and_reports_it(runner, in_tmp, hand_h5):
     out = sorted(p.name for p in (in_tmp / "ds" / "augmented" / "images").iterdir())
     assert out == sorted(f"{t}{name}" for t in ("hflipped_", "rotated_90_", "rotated_180_") for name in train_before)
     assert sorted(p.name for p in (in_tmp / "ds" / "train" / "images").iterdir()) == train_before
+    before = {p.name: p.read_bytes() for p in (in_tmp / "ds" / "augmented" / "images").iterdir()}
     rerun = runner.invoke(app, ["augment", str(cfg), "--dataset", "ds"])
-    assert rerun.exit_code == 0, rerun.output  # an earlier batch is replaced without --force
+    _one_line_error(rerun, "augmented", "--force")  # an earlier batch is kept without --force
+    assert {p.name: p.read_bytes() for p in (in_tmp / "ds" / "augmented" / "images").iterdir()} == before
+    rerun = runner.invoke(app, ["augment", str(cfg), "--dataset", "ds", "--force"])
+    assert rerun.exit_code == 0, rerun.output
 
 
 def test_augment_without_ops_says_how_to_configure_them(runner, in_tmp, hand_h5):

@@ -47,6 +47,7 @@ def _digest(folder: Path) -> dict[str, str]:
 # --------------------------------------------------------------------------- train
 
 
+@pytest.mark.tf
 def test_train_missing_dataset(runner, in_tmp):
     result = runner.invoke(app, ["train", "--dataset", "no_such_ds", "--run", "run", *_sets()])
     _one_line_error(result, "no_such_ds", "stsseg prepare")
@@ -63,11 +64,13 @@ def test_train_bad_config_value(runner, in_tmp):
     _one_line_error(result, "image_size 50", "multiple of 16")
 
 
+@pytest.mark.tf
 def test_train_resume_without_a_run(runner, in_tmp, dataset48):
     result = runner.invoke(app, ["train", "--dataset", str(dataset48), "--run", "empty", "--resume", *_sets()])
     _one_line_error(result, "empty", "nothing to resume")
 
 
+@pytest.mark.tf
 def test_train_refuses_an_existing_run_without_force(runner, in_tmp, dataset48, trained_run):
     run = trained_run.run_dir
     before = _digest(run)
@@ -156,6 +159,7 @@ def test_infer_missing_model_file(runner, in_tmp, dataset48):
     assert not (in_tmp / "out").exists()
 
 
+@pytest.mark.tf
 def test_infer_corrupt_model_file(runner, in_tmp, dataset48):
     (in_tmp / "junk.keras").write_bytes(b"not a zip archive")
     args = ["infer", "--input", str(dataset48 / "test" / "images"), "--output", "out", "--model", "junk.keras"]

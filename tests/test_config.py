@@ -166,14 +166,14 @@ def test_image_size_the_unet_cannot_halve_suggests_a_valid_size(size, layers, su
     assert "image_size" in msg
     assert str(size) in msg
     assert f"e.g. {suggested}" in msg
-    # the suggestion really is valid
-    cfg = load_config(None, [f"model.image_size={suggested}", f"model.num_layers={layers}"])
+    # the suggestion really is valid (whole slices: the default 64 px patches need num_layers <= 7)
+    cfg = load_config(None, [f"model.image_size={suggested}", f"model.num_layers={layers}", "train.patch_size=null"])
     assert cfg.model.image_size == suggested
 
 
 @pytest.mark.parametrize(("size", "layers"), [(32, 3), (48, 3), (32, 6), (512, 8), (96, 6)])
 def test_image_size_that_halves_cleanly_loads(size, layers):
-    cfg = load_config(None, [f"model.image_size={size}", f"model.num_layers={layers}"])
+    cfg = load_config(None, [f"model.image_size={size}", f"model.num_layers={layers}", "train.patch_size=null"])
     assert (cfg.model.image_size, cfg.model.num_layers, cfg.model.divisor) == (size, layers, 2 ** (layers - 1))
 
 

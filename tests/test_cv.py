@@ -393,7 +393,7 @@ def test_cv_cli_prints_the_table_and_a_bad_folds_file_is_one_line(cv_run, runner
 
 
 @pytest.mark.parametrize(
-    "module", ["sts_seg.infer.loading", "sts_seg.cv.ensemble", "sts_seg.cv.run", "sts_seg.evaluate", "sts_seg.infer"]
+    "module", ["sts_seg.infer.loading", "sts_seg.modelsource", "sts_seg.cv.run", "sts_seg.evaluate", "sts_seg.infer"]
 )
 def test_each_module_imports_first_in_a_fresh_interpreter(module: str) -> None:
     """No circular import, whichever module a command happens to import first."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -12,7 +13,8 @@ import pytest
 
 pytestmark = pytest.mark.tf
 pytest.importorskip("onnxruntime")
-pytest.importorskip("tf2onnx")
+if importlib.util.find_spec("tf2onnx") is None:  # not imported here: it imports TensorFlow
+    pytest.skip("needs tf2onnx: pip install 'stsseg[export]'", allow_module_level=True)
 
 
 def _random_run(folder: Path, seed: int = 0, size: int = 48, calibrate: np.ndarray | None = None) -> Path:
@@ -144,18 +146,19 @@ def test_cv_folder_exports_every_fold_and_the_ensemble_matches(tmp_path: Path) -
     onnx_ens, _, _ = load_predictor(tmp_path / "exp", cfg, 4)
     assert len(onnx_ens.networks) == 2
     assert np.abs(keras_ens.probabilities(x) - onnx_ens.probabilities(x)).max() < 1e-4
-    from sts_seg.infer.loading import postprocess_for
+    from sts_seg.modelsource import open_model, resolve_postprocess
 
-    pp, note = postprocess_for(cfg, tmp_path / "exp")
-    assert pp == {"keep_largest": 1, "min_volume_ml": 0}
-    assert "stsseg.json" in note
+    pp = resolve_postprocess(cfg.postprocess, open_model(tmp_path / "exp"))
+    assert pp.settings == {"keep_largest": 1, "min_volume_ml": 0}
+    assert "stsseg.json" in pp.note
+    assert resolve_postprocess(cfg.postprocess, open_model(cvdir)).settings == pp.settings  # model = its export
     mine = load_config(None, ("postprocess.min_volume_ml=3",))
-    pp, note = postprocess_for(mine, tmp_path / "exp")  # the config wins, and says so
-    assert pp == {"keep_largest": None, "min_volume_ml": 3.0}
-    assert "not the one stored with the model" in note
-    pp, note = postprocess_for(mine, cvdir)
-    assert pp["min_volume_ml"] == 3.0
-    assert "not the one stored with the model" in note
+    pp = resolve_postprocess(mine.postprocess, open_model(tmp_path / "exp"))  # the config wins, and says so
+    assert pp.settings == {"keep_largest": None, "min_volume_ml": 3.0}
+    assert "not the one stored with the model" in pp.note
+    pp = resolve_postprocess(mine.postprocess, open_model(cvdir))
+    assert pp.settings["min_volume_ml"] == 3.0
+    assert "not the one stored with the model" in pp.note
 
 
 def test_export_errors_are_one_line(runner, tmp_path: Path, exported) -> None:
@@ -204,7 +207,8 @@ def test_litert_export_has_no_flex_ops_and_matches_keras(exported, tmp_path: Pat
 
 @pytest.mark.parametrize("backend", ["keras", "onnx"])
 def test_no_tensorflow_banners_on_stderr(exported, tmp_path: Path, backend: str) -> None:
-    """absl / oneDNN / CPU-feature banners stay off stderr even without TF_CPP_MIN_LOG_LEVEL set."""
+    """absl / oneDNN / CPU-feature banners stay off stderr even without TF_CPP_MIN_LOG_LEVEL set, and
+    with oneDNN forced on (the default on CPUs with AVX-512, where TensorFlow then prints its banner)."""
     import os
 
     from sts_seg.io import png
@@ -214,7 +218,7 @@ def test_no_tensorflow_banners_on_stderr(exported, tmp_path: Path, backend: str)
     images.mkdir()
     png.write_image(images / "a.png", np.zeros((40, 40, 3), np.uint8))
     model = run / "best.keras" if backend == "keras" else out
-    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"} | {"TF_ENABLE_ONEDNN_OPTS": "1"}
     cmd = [sys.executable, "-m", "sts_seg", "infer", "--model", str(model), "--input", str(images), "--output",
            str(tmp_path / "masks")]  # fmt: skip
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)

@@ -48,6 +48,8 @@ def test_a_tiny_unet_fits_four_slices(tmp_path):
             "train.learning_rate=0.01",
             "train.early_stopping.enabled=false",
             "train.preview_images=0",
+            "train.patch_size=null",  # whole 32 px slices, no on-the-fly ops: the plain fit
+            "augment.online=[]",
         ],
         {"data.dataset": ds, "train.run_dir": tmp_path / "run"},
     )
@@ -75,7 +77,7 @@ def test_a_unet_trained_on_patches_segments_whole_slices(tmp_path):
         ["model.num_layers=3", "model.base_filters=8", "train.epochs=12", "train.batch_size=8",
          "train.steps_per_epoch=4", "train.learning_rate=0.01", "train.early_stopping.enabled=false",
          "train.preview_images=0", "train.patch_size=16", "train.tumour_fraction=0.5",
-         "train.lr_schedule=poly", "train.reducer.enabled=false"],
+         "train.lr_schedule=poly", "train.reducer.enabled=false", "augment.online=[]"],
         {"data.dataset": ds, "train.run_dir": tmp_path / "run"},
     )  # fmt: skip
     res = train(cfg=cfg)

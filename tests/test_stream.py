@@ -27,7 +27,8 @@ def _data(n: int = 40, tumour_every: int = 10, size: int = 16) -> SliceArrays:
 def _batches(data: SliceArrays, *sets: str, epochs: int = 2):
     from sts_seg.train.pipeline import train_dataset
 
-    cfg = load_config(None, ["train.batch_size=8", "train.steps_per_epoch=25", f"train.epochs={epochs}", *sets])
+    base = ["train.batch_size=8", "train.steps_per_epoch=25", f"train.epochs={epochs}", "augment.online=[]"]
+    cfg = load_config(None, [*base, *sets])  # no on-the-fly ops unless a test sets them
     ds = train_dataset(data, cfg.train, cfg.augment.online, 2)
     return [(x.numpy(), y.numpy()) for x, y in ds]
 
@@ -41,7 +42,9 @@ def test_tumour_fraction_is_what_the_batches_hold():
         assert n == 2 * 25 * 8
         # binomial: 400 draws, sd = sqrt(p (1-p) / n) <= 0.025; allow 4 sd
         assert abs(holds.mean() - fraction) < 4 * np.sqrt(fraction * (1 - fraction) / n)
-    uniform = np.concatenate([y[..., 1].reshape(len(y), -1).max(1) for _, y in _batches(data)])
+    uniform = np.concatenate(
+        [y[..., 1].reshape(len(y), -1).max(1) for _, y in _batches(data, "train.tumour_fraction=null")]
+    )
     assert abs(uniform.mean() - 0.1) < 0.03  # without oversampling: the data's own 10 %
 
 
@@ -117,7 +120,8 @@ def test_training_finds_hard_negatives_through_the_pet_window():
     masks = np.zeros((3, 8, 8), np.uint8)
     masks[2, 1, 1] = 1
     data = SliceArrays(["a", "b", "c"], images, masks)
-    assert _hard_negatives(load_config(None, ()), data) is None  # off by default
+    assert _hard_negatives(load_config(None, ["train.hard_negative_fraction=null"]), data) is None  # off
+    np.testing.assert_array_equal(_hard_negatives(load_config(None, ()), data), [False, True, False])  # the default
     cfg = load_config(None, ["train.hard_negative_fraction=0.25"])
     np.testing.assert_array_equal(_hard_negatives(cfg, data), [False, True, False])
     cfg = load_config(None, ["train.hard_negative_fraction=0.25", "train.hard_negative_suv=3.9"])

@@ -196,7 +196,7 @@ def test_evaluate_refuses_a_mask_on_another_grid(written, trees, runner, tmp_pat
     shifted[:3, 3] += 10.0
     nib.save(nib.Nifti1Image(np.asarray(img.dataobj), shifted), bad / f"{case}.nii.gz")
     res = runner.invoke(app, ["evaluate", "--predictions", str(bad), "--source", str(trees["autopet"]),
-                                 "--output", str(tmp_path / "rep")])  # fmt: skip
+                                 "--output", str(tmp_path / "rep"), "--allow-missing"])  # fmt: skip
     assert res.exit_code == 1
     assert "Traceback" not in res.output
     assert case in res.stderr

@@ -7,8 +7,9 @@ names are not augmented names, so an augmented file is never augmented again.
 
 Outputs go to ``<dataset>/augmented/{images,masks}`` with ``augment_manifest.csv``, named as the
 original names them (``hflipped_<name>``, ...). The folder is built beside its final path and
-renamed into place in one step, replacing an earlier batch: it is complete or absent, never a
-mix. Training reads ``train`` plus ``augmented``.
+renamed into place in one step: it is complete or absent, never a mix. An existing
+``augmented/`` (an earlier batch or anything else) is replaced only with ``force``, and stays
+byte-identical when refused. Training reads ``train`` plus ``augmented``.
 
 Determinism: every (source, output) pair draws from
 ``np.random.default_rng([seed, crc32(source), crc32(output prefix)])``, so a run is reproducible
@@ -42,7 +43,7 @@ MANIFEST_COLUMNS = ("output", "source", "op", "variant", "params")
 
 @dataclass(frozen=True)
 class AugmentResult:
-    """What a run did. ``replaced``: an earlier batch was replaced; ``kept_in_train``:
+    """What a run did. ``replaced``: an existing ``augmented/`` was replaced (``force``); ``kept_in_train``:
     augmented-looking files already in train/ (kept as they are, not augmented again)."""
 
     dataset: Path
@@ -171,8 +172,8 @@ def augment_dataset(
     """Write the augmented batch of ``dataset/train`` for the validated ``ops``.
 
     Each op entry writes its variants for every source pair (for ``p < 1``: for a seeded
-    fraction ``p`` of the sources). An earlier batch (``augmented/`` with its manifest) is
-    replaced; a foreign ``augmented/`` folder needs ``force``.
+    fraction ``p`` of the sources). An existing ``augmented/`` (an earlier batch or a foreign
+    folder) is replaced only with ``force``; without it, OverwriteError before anything is written.
     """
     dataset = Path(dataset)
     progress = progress or no_progress
@@ -187,9 +188,10 @@ def augment_dataset(
     if not sources:
         raise DataError(f"{images_dir}: no source image/mask pairs to augment; run 'stsseg prepare'")
     out = dataset / AUGMENTED
-    replaced = out.is_dir() and _is_batch(out)
-    if out.exists() and not replaced and not force:
-        raise OverwriteError(f"{out}: exists but holds no {MANIFEST_NAME}; pass --force to replace it")
+    replaced = out.exists()
+    if replaced and not force:
+        held = "an earlier augmentation batch" if out.is_dir() and _is_batch(out) else f"no {MANIFEST_NAME}"
+        raise OverwriteError(f"{out}: exists and holds {held}; pass --force to replace it")
     tasks = _plan(sources, plan, seed)
     with staged_dir(out, force=True, what="augmentation folder") as stage:
         (stage / "images").mkdir()

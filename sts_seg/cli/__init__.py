@@ -11,12 +11,13 @@ from typing import Annotated
 import typer
 
 from sts_seg import __version__
-from sts_seg.cli import cv, data, evaluate, export, infer, train
+from sts_seg.cli import config, cv, data, evaluate, export, infer, train
 from sts_seg.io.atomic import exit_on_sigterm
 
 app = typer.Typer(
     name="stsseg",
-    help="Soft-tissue sarcoma segmentation in FDG-PET/CT: synth, prepare, augment, train, evaluate, infer, cv, export.",
+    help="Soft-tissue sarcoma segmentation in FDG-PET/CT: synth, prepare, augment, train, evaluate, infer, cv, export;"
+    " config lists the shipped configs.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -39,7 +40,7 @@ def _root(
     """stsseg: honest, CPU-friendly segmentation of soft-tissue sarcomas in PET/CT."""
 
 
-for _module in (data, train, evaluate, infer, cv, export):
+for _module in (data, train, evaluate, infer, cv, export, config):
     _module.register(app)
 
 

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import IO, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -18,13 +18,28 @@ from sts_seg.config import Config, load_config
 from sts_seg.errors import StsSegError
 from sts_seg.progress import ProgressFn
 
-# piped output (make demo, CI logs) gets a wide console so tables are not truncated
-console = Console(width=None if sys.stdout.isatty() else 150)
+#: width of the console off a terminal: wider than any table, so none is cut (lines are not padded)
+LOG_WIDTH = 100_000
+
+
+def output_console(file: IO[str] | None = None) -> Console:
+    """A console on ``file`` (default stdout): a terminal's own width; elsewhere (``make demo``, CI
+    logs, pipes) :data:`LOG_WIDTH`, so tables come out at their full width instead of being cut."""
+    stream = sys.stdout if file is None else file
+    tty = hasattr(stream, "isatty") and stream.isatty()
+    return Console(file=file, width=None if tty else LOG_WIDTH)
+
+
+console = output_console()
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 ConfigArg = Annotated[
     Path | None,
-    typer.Argument(help="YAML config (without it the packaged defaults apply).", show_default=False),
+    typer.Argument(
+        help="YAML config, or a shipped config's name (stsseg config list); without it the built-in defaults "
+        "(the sts recipe) apply.",
+        show_default=False,
+    ),
 ]
 SetOpt = Annotated[
     list[str] | None,
@@ -34,7 +49,7 @@ ForceOpt = Annotated[bool, typer.Option("--force", help="Replace existing output
 SourceOpt = Annotated[
     Path | None,
     typer.Option(
-        "--source", "--h5", help="A Kaggle-layout HDF5, or an autoPET / nnU-Net raw / HECKTOR folder (data.source)."
+        "--source", "--h5", help="A Kaggle HDF5, a folder (NIfTI cases, DICOM studies) or a case list .csv/.json."
     ),
 ]
 
@@ -47,17 +62,45 @@ def fail(message: str) -> typer.Exit:
     return typer.Exit(1)
 
 
+#: exit code of an internal error (a bug in stsseg): sysexits.h's EX_SOFTWARE, apart from 1 (bad
+#: input) and 2 (click's usage errors)
+INTERNAL_ERROR = 70
+
+
+def internal_error(exc: BaseException) -> typer.Exit:
+    """Print the one-line internal-error report for ``exc``; return the exit to raise."""
+    what = " ".join(f"{exc.__class__.__name__}: {exc}".split())[:200]
+    err_console.print(
+        f"error: internal error ({what}); please report it with the command you ran "
+        "(STSSEG_DEBUG=1 shows the traceback)",
+        markup=False,
+    )
+    return typer.Exit(INTERNAL_ERROR)
+
+
+#: the exceptions a command raises to end on purpose (not bugs)
+_EXITS = (typer.Exit, typer.Abort, typer.TyperException)  # typer >= 0.29 vendors click; its errors derive from this
+
+
 def handle_errors(fn: F) -> F:
-    """User errors -> one line on stderr, exit 1; ``STSSEG_DEBUG=1`` re-raises with a traceback."""
+    """User errors -> one line on stderr, exit 1; any other exception is a bug -> one
+    "internal error, please report" line, exit :data:`INTERNAL_ERROR`. ``STSSEG_DEBUG=1``
+    re-raises both with a traceback."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
+        except _EXITS:
+            raise
         except StsSegError as exc:
             if os.environ.get("STSSEG_DEBUG") == "1":
                 raise
             raise fail(str(exc)) from None
+        except Exception as exc:
+            if os.environ.get("STSSEG_DEBUG") == "1":
+                raise
+            raise internal_error(exc) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -69,8 +112,10 @@ def config_from(path: Path | None, overrides: list[str] | None, values: dict[str
 
 
 def quiet_tensorflow() -> None:
-    """Keep TensorFlow's C++ INFO/WARNING lines off the terminal (set before TF is imported)."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    """Keep TensorFlow's C++ INFO/WARNING lines off the terminal (see :mod:`sts_seg.runtime`)."""
+    from sts_seg.runtime import quiet_tensorflow as quiet
+
+    quiet()
 
 
 @contextmanager

@@ -25,7 +25,7 @@ from sts_seg.cli.train import DatasetOpt
 
 ModelOpt = Annotated[
     Path | None,
-    typer.Option("--model", help="A .keras model or a cv folder (default: <train.run_dir>/best.keras)."),
+    typer.Option("--model", help="A .keras model, a run, cv or export folder (default: <train.run_dir>/best.keras)."),
 ]
 
 
@@ -50,10 +50,18 @@ def evaluate(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Report folder (default: <run>/eval_<split>).")
     ] = None,
+    allow_missing: Annotated[
+        bool,
+        typer.Option("--allow-missing", help="Score predicted volumes that lack some cases (the report lists them)."),
+    ] = False,
     force: ForceOpt = False,
     overrides: SetOpt = None,
 ) -> None:
-    """Per-patient 3D tumour Dice, IoU, HD95/ASSD (mm) next to a PET-threshold baseline."""
+    """Per-patient 3D tumour Dice, IoU, HD95/ASSD (mm) next to a PET-threshold baseline.
+
+    A --predictions folder is read as the command line says: with --source (and no --dataset) its
+    <case>.nii.gz volumes, with --dataset (and no --source) PNG masks of the split; otherwise
+    volumes when it holds <case>.nii.gz masks."""
     values = {
         "data.dataset": dataset,
         "data.source": source,
@@ -66,8 +74,10 @@ def evaluate(
     quiet_tensorflow()
     from sts_seg.evaluate import evaluate as run_evaluate
 
+    named = {"volumes": source is not None, "png": dataset is not None}  # how the truth was named
+    mode = next(iter(k for k, v in named.items() if v)) if sum(named.values()) == 1 else None
     with progress_bar("predicting") as progress:
-        report = run_evaluate(cfg=cfg, force=force, progress=progress)
+        report = run_evaluate(cfg=cfg, force=force, progress=progress, mode=mode, allow_missing=allow_missing)
     render(report)
 
 
@@ -79,7 +89,9 @@ def render(report) -> None:
     pp, base = report.per_patient, report.baseline
     if pp is not None and pp.rows:
         by_case = {r["case"]: r for r in base.rows} if base else {}
-        t = Table(title=f"{report.split}: per-case 3D tumour metrics (each case's own grid)")
+        missing = report.header.get("missing_cases") or []
+        caption = f"not scored, no prediction: {len(missing)} case(s) (listed in summary.json)" if missing else None
+        t = Table(title=f"{report.split}: per-case 3D tumour metrics (each case's own grid)", caption=caption)
         studies = any(r["case"] != r["patient"] for r in pp.rows)  # autoPET: several studies per patient
         columns = ("case", "patient", *COLUMNS[1:]) if studies else COLUMNS
         for col in columns:

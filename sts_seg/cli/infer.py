@@ -48,7 +48,7 @@ def infer(
 ) -> None:
     """Masks (and overlays) for a folder of images (--input), or one mask per case of a source (--source).
 
-    --model takes a .keras file or a cv folder (its fold models are averaged)."""
+    --model takes a .keras file, a run folder, an ONNX export or a cv folder (its fold models are averaged)."""
     if input is not None and source is not None:
         raise ConfigError("give one of --input DIR (images) or --source PATH (volumes), not both")
     values = {

@@ -5,9 +5,12 @@ from __future__ import annotations
 import math
 import time
 
-import keras
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from sts_seg.runtime import import_keras
+
+keras = import_keras()
 
 
 def _fmt(v: float | None, spec: str = ".4f") -> str:

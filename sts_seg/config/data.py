@@ -33,9 +33,15 @@ class DataConfig(Section):
     the prepared PNG ``dataset``."""
 
     source: Path | None = None
-    """A Kaggle-layout HDF5 file, or an autoPET / nnU-Net raw / HECKTOR folder; `--source` (`--h5`) overrides."""
-    layout: Literal["auto", "kaggle_h5", "autopet", "nnunet", "hecktor"] = "auto"
-    """Source layout; `auto` tells it from what is on disk."""
+    """A Kaggle HDF5, a folder (autoPET, nnU-Net raw, HECKTOR, folders, dicom) or a case list; `--source` overrides."""
+    layout: Literal["auto", "kaggle_h5", "autopet", "nnunet", "hecktor", "folders", "caselist", "dicom"] = "auto"
+    """Source layout; `auto` tells it from what is on disk (`folders` only when `data.files` is set)."""
+    files: dict[Literal["ct", "pet", "label"], str] | None = None
+    """`folders`: file name or glob of each role in a case folder ({ct: CT.nii.gz, pet: PET.nii.gz}); label optional."""
+    reference: Literal["ct", "pet"] = "ct"
+    """`folders`, `caselist`, `dicom`: the grid results are written and scored on; the other image is resampled."""
+    roi: str | None = None
+    """`dicom`: the label's RTSTRUCT ROI, a name or a regex; null = the single ROI on the reference series."""
     foreground_labels: tuple[int, ...] | None = None
     """Label values that count as tumour; null = every value > 0."""
     background_labels: tuple[int, ...] = ()
@@ -43,7 +49,7 @@ class DataConfig(Section):
     channels: dict[Literal["ct", "pet"], int] | None = None
     """nnU-Net raw: channel numbers of CT and PET (e.g. {ct: 0, pet: 1}); null = from dataset.json channel_names."""
     patient_pattern: str | None = None
-    """nnU-Net raw: regex whose first group is the patient id of a case id; null = autoPET naming, else the case."""
+    """Regex whose first group is the patient id of a case id; null = the case id (nnU-Net raw: autoPET names first)."""
     dataset: Path = Path("data/sts")
     """Prepared PNG dataset folder; `--dataset`/`--output` override."""
     spacing_mm: tuple[float, float, float] = (5.0, 5.0, 5.0)
@@ -70,6 +76,15 @@ class DataConfig(Section):
     def _both_channels(cls, v: dict | None) -> dict | None:
         if v is not None and set(v) != {"ct", "pet"}:
             raise ValueError("give both channel numbers, e.g. {ct: 0, pet: 1}")
+        return v
+
+    @field_validator("files")
+    @classmethod
+    def _image_files(cls, v: dict | None) -> dict | None:
+        if v is not None and not {"ct", "pet"} <= set(v):
+            raise ValueError("give at least the ct and pet file names, e.g. {ct: CT.nii.gz, pet: PET.nii.gz}")
+        if v is not None and any(not str(name).strip() for name in v.values()):
+            raise ValueError("file names must not be empty")
         return v
 
     @field_validator("spacing_mm")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from sts_seg.config.base import Section, Split
 
@@ -40,6 +40,8 @@ class EvalConfig(Section):
     """Dice when truth and prediction are both empty: NaN (excluded), 1 or 0."""
     hd95: Literal["max_directed", "pooled"] = "max_directed"
     """HD95: max of the two directed 95th percentiles (MONAI) or the 95th percentile of both pooled (medpy, nnU-Net)."""
+    connectivity: Literal[6, 18, 26] = 26
+    """Lesion neighbourhood of the FP/FN volumes: 6 (faces), 18 (+edges; autoPET's scorer), 26 (+corners)."""
     batch_size: int = Field(16, ge=1)
     """Slices per prediction batch."""
     overlays: int = Field(3, ge=0)
@@ -49,21 +51,36 @@ class EvalConfig(Section):
 
 
 class PostprocessConfig(Section):
-    """3D clean-up of predicted volumes (evaluate and ``infer --h5``), as nnU-Net does when CV says so.
+    """3D clean-up of predicted volumes (``evaluate`` and ``infer`` volume mode), as nnU-Net does when CV says so.
 
     ``keep_largest``: keep only the N largest 3D connected components (26-connectivity);
     ``min_volume_ml``: drop components smaller than this. Decide on the validation split, not on test.
+    What applies is decided once, in :func:`sts_seg.modelsource.resolve_postprocess`: this section
+    (``mode: none``, or settings that change anything) > the model's own choice > none.
     """
 
+    mode: Literal["auto", "none"] = "auto"
+    """`auto`: the settings below if they change anything, else the model's own choice; `none`: no post-processing."""
     keep_largest: int | None = Field(None, ge=1)
     """Keep the N largest 3D components of a prediction; null = all."""
     min_volume_ml: float = Field(0.0, ge=0)
     """Drop predicted components smaller than this (mL)."""
 
+    @model_validator(mode="after")
+    def _none_means_none(self) -> PostprocessConfig:
+        if self.mode == "none" and (self.keep_largest is not None or self.min_volume_ml > 0):
+            raise ValueError("mode none contradicts keep_largest/min_volume_ml; drop one of them")
+        return self
+
     @property
     def active(self) -> bool:
-        """True when post-processing changes anything."""
-        return self.keep_largest is not None or self.min_volume_ml > 0
+        """True when these settings change anything (never with ``mode: none``)."""
+        return self.mode == "auto" and (self.keep_largest is not None or self.min_volume_ml > 0)
+
+    @property
+    def settings(self) -> dict[str, int | float | None]:
+        """Keywords of :func:`~sts_seg.core.postprocess.postprocess` (a no-op with ``mode: none``)."""
+        return {"keep_largest": self.keep_largest, "min_volume_ml": self.min_volume_ml}
 
 
 def parse_shard(value: str) -> tuple[int, int]:
@@ -90,8 +107,8 @@ class InferConfig(Section):
     """Volume mode: the cases (patients, for the HDF5) to predict; null = all."""
     batch_size: int = Field(16, ge=1)
     """Slices per prediction batch."""
-    tta: Literal["none", "flips"] = "none"
-    """Test-time augmentation: `flips` averages the softmax over horizontal, vertical and both flips."""
+    tta: Literal["none", "flips"] = "flips"
+    """Test-time augmentation: `flips` (softmax averaged over horizontal, vertical and both flips) or `none`."""
     shard: str | None = None
     """`i/n`: predict only the i-th (0-based) of n interleaved shards of the sorted cases or images."""
     overlay: bool = False

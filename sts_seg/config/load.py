@@ -1,5 +1,6 @@
-"""Loading: a YAML file merged over the defaults, ``--set`` overrides, typed CLI values, one
-validation; and writing the resolved config back (what a run actually used)."""
+"""Loading: a YAML file (or a shipped config by name) merged over the defaults, ``--set``
+overrides, typed CLI values, one validation; and writing the resolved config back (what a run
+actually used)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import yaml
 from pydantic import ValidationError
 
 from sts_seg.config.root import Config
+from sts_seg.config.shipped import resolve_config_path
 from sts_seg.errors import ConfigError
 
 
@@ -71,13 +73,17 @@ def read_yaml(path: Path) -> dict[str, Any]:
 
 
 def load_config(
-    path: Path | None = None,
+    path: Path | str | None = None,
     overrides: Sequence[str] = (),
     values: Mapping[str, Any] | None = None,
 ) -> Config:
     """Load ``path`` (or the defaults), apply ``--set`` ``overrides`` then typed ``values``
-    (``{"train.run_dir": Path(...)}``, from CLI options; None values are skipped), validate once."""
-    raw = read_yaml(Path(path)) if path is not None else {}
+    (``{"train.run_dir": Path(...)}``, from CLI options; None values are skipped), validate once.
+
+    ``path`` is a YAML file or the name of a shipped config (``sts``): an existing file wins."""
+    if path is not None:
+        path = resolve_config_path(path)
+    raw = read_yaml(path) if path is not None else {}
     for text in overrides:
         _set_dotted(raw, *parse_override(text))
     for key, value in (values or {}).items():

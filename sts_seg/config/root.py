@@ -68,7 +68,8 @@ class Config(Section):
             ok = max(self.model.divisor, round(patch / self.model.divisor) * self.model.divisor)
             raise ValueError(
                 f"train.patch_size {patch} cannot be halved {self.model.num_layers - 1} times by the model's "
-                f"{self.model.num_layers} levels; use a multiple of {self.model.divisor} (e.g. {ok})"
+                f"{self.model.num_layers} levels; use a multiple of {self.model.divisor} (e.g. {ok}) "
+                "or null (whole slices)"
             )
         return self
 

@@ -17,7 +17,7 @@ class ReducerConfig(Section):
     """Reduce the learning rate when the monitored value stalls."""
     factor: float = Field(0.5, gt=0, lt=1)
     """New LR = factor * LR."""
-    patience: int = Field(4, ge=1)
+    patience: int = Field(6, ge=1)
     """Epochs without improvement before a reduction."""
     min_lr: float = Field(0.0, ge=0)
     """Lower bound of the learning rate."""
@@ -28,7 +28,7 @@ class EarlyStoppingConfig(Section):
 
     enabled: bool = True
     """Stop early when the monitored value stalls."""
-    patience: int = Field(10, ge=1)
+    patience: int = Field(20, ge=1)
     """Epochs without improvement before stopping."""
     restore_best: bool = True
     """Restore the best epoch's weights when stopping."""
@@ -39,10 +39,10 @@ class TrainConfig(Section):
 
     run_dir: Path = Path("runs/sts")
     """Run folder (checkpoints, history, plots); `--run` overrides."""
-    epochs: int = Field(60, ge=1)
+    epochs: int = Field(80, ge=1)
     """Total epochs (a resumed run continues up to this number)."""
-    batch_size: int = Field(8, ge=1)
-    """Slices per training batch."""
+    batch_size: int = Field(16, ge=1)
+    """Slices (or patches) per training batch."""
     steps_per_epoch: int | None = Field(None, ge=1)
     """Batches per epoch; default: one pass over the train slices."""
     seed: int = 137
@@ -69,14 +69,14 @@ class TrainConfig(Section):
     """Learning-rate reduction on plateau."""
     early_stopping: EarlyStoppingConfig = EarlyStoppingConfig()
     """Early stopping."""
-    tumour_fraction: float | None = Field(None, gt=0, lt=1)
-    """Fraction of sampled slices that hold tumour; null = uniform."""
-    hard_negative_fraction: float | None = Field(None, gt=0, lt=1)
-    """Fraction of sampled slices from hard negatives: no tumour but PET >= `hard_negative_suv` (bladder, nodes)."""
+    tumour_fraction: float | None = Field(0.33, gt=0, lt=1)
+    """Fraction of sampled slices that hold tumour (nnU-Net oversamples 33 %); null = uniform."""
+    hard_negative_fraction: float | None = Field(0.25, gt=0, lt=1)
+    """Fraction of samples from hard negatives: no tumour, PET >= `hard_negative_suv` (bladder, nodes); null = none."""
     hard_negative_suv: float = Field(4.0, gt=0)
     """SUV a tumour-free slice must reach somewhere to count as a hard negative."""
-    patch_size: int | None = Field(None, ge=8)
-    """Train on square patches of this many px (a multiple of 2^(num_layers-1)); null = whole slices."""
+    patch_size: int | None = Field(64, ge=8)
+    """Train on square patches of this many px (a multiple of 2^(num_layers-1), <= the canvas); null = whole slices."""
     cache: bool = True
     """Cache the validation stream in memory."""
     preview_images: int = Field(4, ge=0)

@@ -5,6 +5,7 @@ tiny cohort needs (a bootstrap CI and a paired test against the baseline).
 each fold runs prepare -> augment -> train -> predict in ``<run>/fold_<k>/`` (:mod:`.fold`), one
 after another in-process or as Ray tasks (:mod:`.parallel`); finished folds are skipped on rerun.
 ``<run>/cv/`` then holds the out-of-fold report and the post-processing decision (:mod:`.report`).
-A finished cv folder is a model (:mod:`.ensemble`): ``infer --model <run>`` averages its folds.
+A finished cv folder is a model (:mod:`sts_seg.modelsource`, below every stage): ``infer --model
+<run>`` averages its folds.
 The entry point is :func:`sts_seg.cv.run.cross_validate`; this package imports nothing heavy.
 """

@@ -17,13 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from sts_seg.config import Config, config_to_dict
-from sts_seg.cv.folds import Fold
 from sts_seg.io.atomic import staged_file
+from sts_seg.modelsource import FOLD_DONE as DONE
+from sts_seg.modelsource import Fold, fold_dir
+from sts_seg.runtime import import_tensorflow
 
-DONE = "fold.json"
-#: the out-of-fold report folder of a cv folder, and its post-processing decision
-REPORT = "cv"
-POSTPROCESS = "postprocess.json"
 #: test-time-augmentation variants predicted by every fold (both are scored, to measure flips)
 TTA_VARIANTS = ("none", "flips")
 
@@ -35,10 +33,6 @@ def tta_variants(cfg: Config) -> tuple[str, ...]:
 
 #: the settings that do not change what a fold computes (where outputs go and run, how it is reported)
 _NOT_HASHED = ("data.dataset", "train.run_dir", "eval", "infer", "cv.workers", "cv.address", "cv.cpus_per_fold")
-
-
-def fold_dir(cv_dir: Path, k: int) -> Path:
-    return Path(cv_dir) / f"fold_{k}"
 
 
 def settings_hash(cfg: Config) -> str:
@@ -81,7 +75,7 @@ def cap_threads(threads: int | None) -> None:
         return
     os.environ["TF_NUM_INTRAOP_THREADS"] = str(threads)
     os.environ["TF_NUM_INTEROP_THREADS"] = "1"
-    import tensorflow as tf
+    tf = import_tensorflow()
 
     try:
         tf.config.threading.set_intra_op_parallelism_threads(threads)

@@ -9,29 +9,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
 from sts_seg.errors import ConfigError, DataError
 from sts_seg.io.atomic import staged_file
+from sts_seg.modelsource import FOLDS_FILE, Fold, read_folds
+
+#: ``Fold``, ``FOLDS_FILE`` and ``read_folds`` live in :mod:`sts_seg.modelsource` (a cv folder is a
+#: model, read below every stage); they are named here too, where folds are made
+__all__ = ["FOLDS_FILE", "LOPO_MAX", "Fold", "check_folds", "default_k", "make_folds", "read_folds", "write_folds"]
 
 #: at most this many patients: leave-one-patient-out by default
 LOPO_MAX = 10
-FOLDS_FILE = "folds.json"
-
-
-@dataclass(frozen=True)
-class Fold:
-    """One fold: disjoint, sorted patient lists."""
-
-    train: tuple[str, ...]
-    valid: tuple[str, ...]
-    test: tuple[str, ...]
-
-    def as_dict(self) -> dict[str, list[str]]:
-        return {k: list(v) for k, v in asdict(self).items()}
 
 
 def default_k(n_patients: int) -> int:
@@ -95,16 +86,3 @@ def write_folds(path: Path, folds: Sequence[Fold], meta: dict) -> None:
     """``folds.json``: ``{"meta": {...}, "folds": [{"train", "valid", "test"}, ...]}``, atomically."""
     with staged_file(path) as tmp:
         tmp.write_text(json.dumps({"meta": meta, "folds": [f.as_dict() for f in folds]}, indent=2) + "\n")
-
-
-def read_folds(path: Path) -> list[Fold]:
-    """The folds of a ``folds.json`` (as edited by a user, perhaps); one-line errors."""
-    try:
-        raw = json.loads(Path(path).read_text())
-        return [Fold(*(tuple(sorted(str(p) for p in entry[k])) for k in ("train", "valid", "test")))
-                for entry in raw["folds"]]  # fmt: skip
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise DataError(
-            f"{path}: not a folds file ({exc.__class__.__name__}: {exc}); it needs "
-            '{"folds": [{"train": [...], "valid": [...], "test": [...]}, ...]}; delete it to make new folds'
-        ) from None

@@ -14,8 +14,7 @@ import numpy as np
 
 from sts_seg.config import Config
 from sts_seg.core.postprocess import postprocess
-from sts_seg.cv.fold import POSTPROCESS, REPORT, fold_dir, tta_variants
-from sts_seg.cv.folds import Fold
+from sts_seg.cv.fold import tta_variants
 from sts_seg.cv.postprocess_choice import candidate_dice, candidates, choose
 from sts_seg.cv.stats import describe, paired
 from sts_seg.errors import DataError
@@ -24,6 +23,7 @@ from sts_seg.evaluate.score import case_row
 from sts_seg.evaluate.volumes import plan_volumes, volume_predictions
 from sts_seg.io.atomic import staged_dir, staged_file
 from sts_seg.io.tables import write_json, write_rows
+from sts_seg.modelsource import POSTPROCESS, REPORT, Fold, fold_dir
 from sts_seg.sources import Source
 
 _SHOWN = ("dice", "iou", "precision", "recall", "hd95_mm", "assd_mm", "gt_volume_mm3", "pred_volume_mm3")
@@ -40,8 +40,9 @@ class CvReport:
     postprocess: dict[str, Any]
 
 
-def _score_fold(cfg: Config, source: Source, directory: Path, k: int, main: str, options: list) -> tuple[list, dict]:
-    """Rows of one fold's test cases (all TTA variants) and its post-processing Dice table."""
+def _score_fold(cfg: Config, source: Source, directory: Path, k: int, main: str, options: list,
+                test_cases: list[str]) -> tuple[list, dict]:  # fmt: skip
+    """Rows of one fold's test cases (all TTA variants, each must be predicted) and its post-processing Dice table."""
     e, hd = cfg.eval.empty_policy, cfg.eval.hd95
     rows: dict[str, dict[str, Any]] = {}
     table: dict[str, dict[str, float]] = {}
@@ -49,7 +50,7 @@ def _score_fold(cfg: Config, source: Source, directory: Path, k: int, main: str,
         pred = volume_predictions(directory / "predictions" / tta)
         if pred is None:
             raise DataError(f"{directory / 'predictions' / tta}: no predictions; rerun 'stsseg cv' with --force")
-        for c in plan_volumes(pred, source, cfg).cases:
+        for c in plan_volumes(pred, source, cfg, expected=test_cases).cases:
             row = rows.setdefault(c.case, {"case": c.case, "patient": c.patient, "fold": k})
             m = case_row(c.case, c.patient, c.pred, c.truth, c.spacing, e, hd)
             row[f"dice_tta_{tta}"] = m["dice"]
@@ -123,7 +124,8 @@ def write_cv_report(cfg: Config, source: Source, cv_dir: Path, folds: Sequence[F
     rows: list[dict[str, Any]] = []
     table: dict[str, dict[str, float]] = {}
     for k in range(len(folds)):
-        fold_rows, fold_table = _score_fold(cfg, source, fold_dir(cv_dir, k), k, main, options)
+        test_cases = list(fold_notes[k]["test_cases"])
+        fold_rows, fold_table = _score_fold(cfg, source, fold_dir(cv_dir, k), k, main, options, test_cases)
         rows += fold_rows
         for name, per_case in fold_table.items():
             table.setdefault(name, {}).update(per_case)

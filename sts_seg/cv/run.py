@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sts_seg.config import Config, config_to_dict
-from sts_seg.cv.fold import fold_dir, is_done, read_done, run_fold, settings_hash
-from sts_seg.cv.folds import FOLDS_FILE, Fold, check_folds, make_folds, read_folds, write_folds
+from sts_seg.cv.fold import is_done, read_done, run_fold, settings_hash
+from sts_seg.cv.folds import check_folds, make_folds, write_folds
 from sts_seg.cv.report import CvReport, write_cv_report
 from sts_seg.errors import ConfigError, OverwriteError
+from sts_seg.modelsource import FOLDS_FILE, Fold, fold_dir, read_folds
 from sts_seg.progress import ProgressFn, no_progress
 
 __all__ = ["CvResult", "cross_validate"]

@@ -9,6 +9,7 @@ from sts_seg.augment.ops import is_augmented_name
 from sts_seg.errors import DataError
 from sts_seg.io.layout import list_images
 from sts_seg.io.reading import read_json
+from sts_seg.modelsource import REPORT, ModelSource
 
 
 def patient_of(name: str) -> str:
@@ -16,7 +17,7 @@ def patient_of(name: str) -> str:
     return name.rsplit("_", 1)[0]
 
 
-def _shown(items: Iterable[str], n: int = 5) -> str:
+def shown(items: Iterable[str], n: int = 5) -> str:
     items = sorted(items)
     return ", ".join(items[:n]) + (f" and {len(items) - n} more" if len(items) > n else "")
 
@@ -29,7 +30,7 @@ def check_no_leakage(
     augmented = [n for n in names if is_augmented_name(n)]
     if augmented:
         raise DataError(
-            f"{Path(dataset) / split}: holds {len(augmented)} augmented file(s) ({_shown(augmented)}); "
+            f"{Path(dataset) / split}: holds {len(augmented)} augmented file(s) ({shown(augmented)}); "
             "evaluate on un-augmented slices of held-out patients (re-run 'stsseg prepare')"
         )
     train_patients: set[str] = set(train or ())
@@ -42,23 +43,17 @@ def check_no_leakage(
     shared = patients & train_patients if split != "train" else set()
     if shared:
         raise DataError(
-            f"{dataset}: patient(s) {_shown(shared)} appear in both train and {split}; "
+            f"{dataset}: patient(s) {shown(shared)} appear in both train and {split}; "
             "split by patient (stsseg prepare does) before evaluating"
         )
 
 
-def check_unseen_by_cv(model: Path, patients: set[str]) -> None:
+def check_unseen_by_cv(model: ModelSource, patients: set[str]) -> None:
     """Raise DataError if ``model`` is a cv folder whose folds trained on any of ``patients``
     (its ensemble has seen them; their honest score is the out-of-fold one in ``cv/``)."""
-    from sts_seg.cv.ensemble import is_cv_dir
-    from sts_seg.cv.folds import FOLDS_FILE, read_folds
-
-    if not is_cv_dir(model):
-        return
-    seen = {p for f in read_folds(Path(model) / FOLDS_FILE) for p in (*f.train, *f.valid)}
-    shared = patients & seen
+    shared = patients & model.seen_patients
     if shared:
         raise DataError(
-            f"{model}: the fold ensemble trained on patient(s) {_shown(shared)}; their out-of-fold scores are in "
-            f"{Path(model) / 'cv' / 'per_patient.csv'}; evaluate the ensemble on patients the cv never saw"
+            f"{model.path}: the fold ensemble trained on patient(s) {shown(shared)}; their out-of-fold scores are "
+            f"in {Path(model.path) / REPORT / 'per_patient.csv'}; evaluate the ensemble on patients the cv never saw"
         )

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from sts_seg.metrics import SUMMARY_KEYS, Stats, case_metrics, empty_counts, summarize
+from sts_seg.metrics.lesion import Connectivity
 
 Rows = list[dict[str, Any]]
 
@@ -32,13 +33,15 @@ def scores(rows: Rows) -> Scores:
 
 
 def case_row(case: str, patient: str, pred: np.ndarray, truth: np.ndarray, spacing: Sequence[float], empty: str,
-             hd95: str = "max_directed") -> dict[str, Any]:  # fmt: skip
-    """The 3D metrics of one case (``pred`` and ``truth`` on its grid, ``spacing`` mm)."""
-    return {"case": case, "patient": patient, **case_metrics(pred, truth, spacing, empty, hd95)}
+             hd95: str = "max_directed", connectivity: Connectivity = 26) -> dict[str, Any]:  # fmt: skip
+    """The 3D metrics of one case (``pred`` and ``truth`` on its grid, ``spacing`` mm; ``connectivity``
+    of the lesion FP/FN volumes: 6, 18 or 26)."""
+    return {"case": case, "patient": patient, **case_metrics(pred, truth, spacing, empty, hd95, connectivity)}
 
 
 def slice_rows(case: str, patient: str, slices: Sequence[tuple[str, int]], truth: np.ndarray, pred: np.ndarray,
-               spacing: Sequence[float], empty: str, hd95: str = "max_directed") -> Rows:  # fmt: skip
+               spacing: Sequence[float], empty: str, hd95: str = "max_directed",
+               connectivity: Connectivity = 26) -> Rows:  # fmt: skip
     """2D metrics of the listed ``(image name, z)`` slices of one case's volumes."""
     return [
         {
@@ -46,7 +49,7 @@ def slice_rows(case: str, patient: str, slices: Sequence[tuple[str, int]], truth
             "case": case,
             "patient": patient,
             "z": z,
-            **case_metrics(pred[z], truth[z], spacing, empty, hd95),
+            **case_metrics(pred[z], truth[z], spacing, empty, hd95, connectivity),
         }
         for name, z in slices
     ]
@@ -71,10 +74,16 @@ def score_slices(
     spacing: Sequence[float],
     empty: str,
     hd95: str = "max_directed",
+    connectivity: Connectivity = 26,
 ) -> Scores:
     """One row per image: ``records`` are ``(image, patient, z)``; ``truth``/``pred`` keyed by image."""
     rows = [
-        {"image": name, "patient": pid, "z": z, **case_metrics(pred[name], truth[name], spacing, empty, hd95)}
+        {
+            "image": name,
+            "patient": pid,
+            "z": z,
+            **case_metrics(pred[name], truth[name], spacing, empty, hd95, connectivity),
+        }
         for name, pid, z in records
     ]
     return scores(rows)

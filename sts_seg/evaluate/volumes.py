@@ -4,17 +4,22 @@ a label_data HDF5 (``stsseg infer`` on the Kaggle file writes ``predictions.h5``
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
 from sts_seg.config import Config
 from sts_seg.errors import DataError
 from sts_seg.evaluate.gather import CaseEval, Plan, source_truth
+from sts_seg.evaluate.guards import shown
 from sts_seg.io import h5, nifti
 from sts_seg.sources import Source
 from sts_seg.sources.kaggle import is_hdf5
+
+#: how a predictions folder is read: ``volumes`` (``<case>.nii.gz``) or ``png`` (masks of a prepared split)
+Mode = Literal["volumes", "png"]
 
 
 def nifti_masks(folder: Path) -> dict[str, Path]:
@@ -27,17 +32,31 @@ def nifti_masks(folder: Path) -> dict[str, Path]:
     return out
 
 
-def volume_predictions(path: Path) -> Path | None:
-    """The predictions file or folder ``path`` points at, or None when it is a PNG mask folder."""
+def volume_predictions(path: Path, mode: Mode | None = None) -> Path | None:
+    """The predictions file or folder to score as volumes, or None to score PNG masks of a prepared split.
+
+    A label_data HDF5 (or a folder holding ``predictions.h5``) is volumes. A folder is what
+    ``mode`` says, the way the command line named the truth (``--source``: volumes, ``--dataset``:
+    PNG masks); without one, volumes when it holds ``<case>.nii.gz`` masks, whatever else lies there.
+    """
     path = Path(path)
     if is_hdf5(path):
         return path
     if path.is_file():
         raise DataError(f"{path}: not an HDF5 file; --predictions takes a label_data HDF5 or a folder of masks")
-    if path.is_dir() and (path / h5.PREDICTIONS).is_file():
+    if not path.is_dir():
+        raise DataError(f"{path}: predictions folder not found; pass a folder of masks or a label_data HDF5")
+    if (path / h5.PREDICTIONS).is_file():
         return path / h5.PREDICTIONS
-    if path.is_dir() and nifti_masks(path) and not any(p.suffix.lower() == ".png" for p in path.iterdir()):
+    if mode == "png":
+        return None
+    if nifti_masks(path):
         return path
+    if mode == "volumes":
+        raise DataError(
+            f"{path}: no {h5.PREDICTIONS} and no <case>.nii.gz masks to score against the source; "
+            "to score PNG masks of a prepared split, pass --dataset instead of --source"
+        )
     return None
 
 
@@ -67,12 +86,27 @@ def _cases(pred: Path, source: Source, cfg: Config, ids: list[str]) -> Iterator[
         yield CaseEval(case, c.patient, truth, mask, c.pet, np.ones(truth.shape[0], bool), c.spacing)
 
 
-def plan_volumes(pred: Path, source: Source, cfg: Config) -> Plan:
-    """Every case of ``pred`` scored against ``source``; a case the source lacks is a DataError."""
+def plan_volumes(pred: Path, source: Source, cfg: Config, allow_missing: bool = False,
+                 expected: Collection[str] | None = None) -> Plan:  # fmt: skip
+    """Every case of ``pred`` scored against ``source``. A case the source lacks is a DataError; so
+    are ``expected`` cases (default: every case of the source) without a prediction, unless
+    ``allow_missing`` (the plan lists them)."""
     ids = sorted(h5.list_patients(pred, groups=("label_data",)) if is_hdf5(pred) else nifti_masks(pred))
-    known = {i.case_id for i in source.infos()}
-    unknown = [c for c in ids if c not in known]
+    known = [i.case_id for i in source.infos()]
+    unknown = [c for c in ids if c not in set(known)]
     if unknown:
         raise DataError(f"{pred}: case(s) {', '.join(unknown[:3])} are not in the source {source.path}")
-    header = {"split": "volumes", "predictions": str(pred), "truth": f"source {source.path} (each case's own grid)"}
-    return Plan(header, list(source.notes), _cases(pred, source, cfg, ids))
+    expected = known if expected is None else [c for c in expected if c in set(known)]
+    missing = sorted(set(expected) - set(ids))
+    if missing and not allow_missing:
+        raise DataError(
+            f"{pred}: no prediction for {len(missing)} of the {len(expected)} expected case(s) of {source.path}: "
+            f"{shown(missing)}; "
+            f"predict them, or pass --allow-missing to score the {len(ids)} present (the report lists the others)"
+        )
+    header = {"split": "volumes", "predictions": str(pred), "truth": f"source {source.path} (each case's own grid)",
+              "missing_cases": missing}  # fmt: skip
+    notes = list(source.notes)
+    if missing:
+        notes.append(f"{len(missing)} case(s) of the source have no prediction, not scored: {', '.join(missing)}")
+    return Plan(header, notes, _cases(pred, source, cfg, ids), missing=missing)

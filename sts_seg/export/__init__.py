@@ -1,8 +1,9 @@
 """``stsseg export``: a trained model (a run folder, a ``.keras`` file, or a cv folder's folds) as
 a deployable network plus ``stsseg.json``, everything needed to turn a source case into model
 input and the output back into a mask on the case's own grid: the slice spec (channels, windows,
-geometry, canvas, divisor), the spacing policy, the post-processing, the class map, and the
-provenance (config hash, versions, what it was exported from).
+geometry, canvas, divisor), the spacing policy, the post-processing the model itself applies (so
+that the export gives the model's masks), the class map, and the provenance (config hash,
+versions, what it was exported from).
 
 Formats: ``onnx`` (the default; Keras 3 ``model.export`` through tf2onnx, ``stsseg[export]``),
 ``saved_model`` (TensorFlow SavedModel) and ``litert`` (a ``.tflite`` flatbuffer). ``stsseg infer
@@ -15,10 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sts_seg.config.evaluate import PostprocessConfig
 from sts_seg.errors import ConfigError, ModelError
 from sts_seg.io.atomic import check_writable_dir, staged_dir
-from sts_seg.io.card import card_beside
 from sts_seg.io.tables import write_json
+from sts_seg.modelsource import ModelSource, is_cv_dir, open_model
+from sts_seg.runtime import import_keras, import_tensorflow
 
 FORMATS = ("onnx", "saved_model", "litert")
 _SUFFIX = {"onnx": ".onnx", "saved_model": "", "litert": ".tflite"}
@@ -35,24 +38,52 @@ class ExportResult:
     card: dict[str, Any]
 
 
-def _sources(model: Path) -> tuple[list[Path], dict[str, Any] | None]:
-    """The ``.keras`` files to export and, for a cv folder, its chosen post-processing."""
-    from sts_seg.cv.ensemble import chosen_postprocess, fold_models, is_cv_dir
-
+def _source(model: Path) -> ModelSource:
+    """The Keras model(s) to export: a ``.keras`` file, a run folder or a cv folder."""
     model = Path(model)
-    if is_cv_dir(model):
-        return fold_models(model), chosen_postprocess(model)
-    if model.is_dir():
-        best = model / "best.keras"
-        if not best.is_file():
-            raise ModelError(f"{model}: no best.keras in this folder; pass a run folder, a .keras file or a cv folder")
-        return [best], None
-    return [model], None
+    if model.is_dir() and not (model / "best.keras").is_file() and not is_cv_dir(model):
+        raise ModelError(f"{model}: no best.keras in this folder; pass a run folder, a .keras file or a cv folder")
+    source = open_model(model)
+    if source.kind == "export":
+        raise ModelError(f"{model}: already an export; pass the run folder, .keras file or cv folder it came from")
+    if source.card is None:
+        raise ModelError(
+            f"{source.networks[0]}: no stsseg.json beside the model; export a model trained by 'stsseg train'"
+        )
+    return source
+
+
+def export_card(source: ModelSource, fmt: str, names: list[str], channels: int, divisor: int,
+                versions: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
+    """The export's ``stsseg.json``: the model's card, its own post-processing (what
+    :func:`~sts_seg.modelsource.resolve_postprocess` gives the model itself, so the export and the
+    model give the same masks), the network files and their input, and the provenance
+    (``versions``: of the exporting software)."""
+    card = source.card
+    doc = card.to_dict()
+    doc["postprocess"] = source.postprocess or PostprocessConfig().settings
+    doc["network"] = {
+        "format": fmt,
+        "files": names,
+        "ensemble": "mean of the softmax outputs" if len(names) > 1 else None,
+        "input": {
+            "name": "image",
+            "layout": "NHWC",
+            "dtype": "float32",
+            "range": [0, 255],
+            "channels": channels,
+            "divisor": divisor,
+        },
+        "output": {"layout": "NHWK", "meaning": "softmax over classes", "classes": card.num_classes},
+    }
+    exported_from = [str(p) for p in source.networks]
+    doc["provenance"] = {**card.provenance, "exported_from": exported_from, "export_versions": versions}
+    return doc
 
 
 def _float32(model):
     """``model`` itself if it computes in float32, else a float32 copy (ONNX export needs one)."""
-    import keras
+    keras = import_keras()
 
     if all(getattr(layer, "dtype_policy", None) is None or layer.dtype_policy.name == "float32"
            for layer in model.layers):  # fmt: skip
@@ -75,7 +106,7 @@ def _float32(model):
 def _write_network(model, fmt: str, path: Path, channels: int) -> None:
     import warnings
 
-    import tensorflow as tf
+    tf = import_tensorflow()
 
     spec = [tf.TensorSpec((None, None, None, channels), tf.float32, name="image")]
     try:
@@ -95,10 +126,8 @@ def export_model(*, model: Path, output: Path, fmt: str = "onnx", force: bool = 
     from sts_seg.infer.keras_net import load_model, pooling_divisor
     from sts_seg.train.compile import versions
 
-    files, cv_postprocess = _sources(model)
-    card = card_beside(files[0])
-    if card is None:
-        raise ModelError(f"{files[0]}: no stsseg.json beside the model; export a model trained by 'stsseg train'")
+    source = _source(model)
+    files = source.networks
     check_writable_dir(Path(output), force, "export folder")
     names: list[str] = []
     with staged_dir(Path(output), force=force, what="export folder") as tmp:
@@ -108,23 +137,6 @@ def export_model(*, model: Path, output: Path, fmt: str = "onnx", force: bool = 
             name = f"model{'' if len(files) == 1 else f'_fold{i}'}{_SUFFIX[fmt]}"
             _write_network(keras_model, fmt, tmp / name, channels)
             names.append(name)
-        doc = card.to_dict()
-        if cv_postprocess is not None:
-            doc["postprocess"] = cv_postprocess
-        doc["network"] = {
-            "format": fmt,
-            "files": names,
-            "ensemble": "mean of the softmax outputs" if len(names) > 1 else None,
-            "input": {
-                "name": "image",
-                "layout": "NHWC",
-                "dtype": "float32",
-                "range": [0, 255],
-                "channels": channels,
-                "divisor": divisor,
-            },
-            "output": {"layout": "NHWK", "meaning": "softmax over classes", "classes": card.num_classes},
-        }
-        doc["provenance"] = {**card.provenance, "exported_from": [str(p) for p in files], "export_versions": versions()}
+        doc = export_card(source, fmt, names, channels, divisor, versions())
         write_json(tmp / "stsseg.json", doc)
     return ExportResult(Path(output), names, doc)

@@ -6,11 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 from zipfile import BadZipFile, is_zipfile
 
-import keras
 import numpy as np
-import tensorflow as tf
 
 from sts_seg.errors import ModelError
+from sts_seg.runtime import import_keras, import_tensorflow
+
+keras = import_keras()
+tf = import_tensorflow()
 
 
 def load_model(path: Path) -> keras.Model:

@@ -71,31 +71,52 @@ def list_patients(path: Path, groups: Iterable[str] = GROUPS) -> list[str]:
     return sorted(ref)
 
 
-def _read_array(path: Path, f: h5py.File, g: str, pid: str) -> np.ndarray:
-    group = _group(path, f, g)
+def _dataset(path: Path, group: h5py.Group, g: str, pid: str) -> h5py.Dataset:
+    """``g/pid`` as a dataset; a missing entry or a group in its place is a DataError naming it."""
     if pid not in group:
         raise DataError(f"{path}: patient {pid} not found in {g}; available: {', '.join(sorted(group.keys()))}")
     with reading(path, f"{g}/{pid}", FIX):
         node = group[pid]
-        if not isinstance(node, h5py.Dataset):
-            raise DataError(f"{path}: {g}/{pid} is a group, not an array; each patient is one [z, y, x] dataset")
-        arr = np.asarray(node[()])
-    if arr.dtype.kind not in "biuf":
-        raise DataError(f"{path}: {g}/{pid} holds {arr.dtype} values, not numbers; store numeric [z, y, x] arrays")
-    return arr
+    if not isinstance(node, h5py.Dataset):
+        raise DataError(f"{path}: {g}/{pid} is a group, expected a dataset; each patient is one [z, y, x] array")
+    if node.dtype.kind not in "biuf":
+        raise DataError(f"{path}: {g}/{pid} holds {node.dtype} values, not numbers; store numeric [z, y, x] arrays")
+    return node
+
+
+def _read_array(path: Path, f: h5py.File, g: str, pid: str) -> np.ndarray:
+    node = _dataset(path, _group(path, f, g), g, pid)
+    with reading(path, f"{g}/{pid}", FIX):
+        return np.asarray(node[()])
+
+
+def _check_shapes(path: Path, pid: str, shapes: Mapping[str, tuple[int, ...]]) -> None:
+    for name, shape in shapes.items():
+        if len(shape) != 3:
+            raise DataError(f"{path}: {name}/{pid} has shape {shape}; expected a 3D [z, y, x] array")
+        if 0 in shape:
+            raise DataError(f"{path}: {name}/{pid} has shape {shape}, an empty volume; remove the patient")
+    if len(set(shapes.values())) > 1:
+        listed = ", ".join(f"{name.split('_')[0]} {shape}" for name, shape in shapes.items())
+        raise DataError(f"{path}: patient {pid} shapes differ ({listed}); resample them onto one grid first")
+
+
+def describe(path: Path) -> dict[str, tuple[int, int, int]]:
+    """``{patient: [z, y, x] shape}`` from the file's metadata alone (no voxels read): every group
+    holds the same ids, each a numeric non-empty 3D dataset of one shape across the groups."""
+    patients = list_patients(path)
+    with _open(path) as f:
+        groups = {g: _group(Path(path), f, g) for g in GROUPS}
+        out = {}
+        for pid in patients:
+            shapes = {g: tuple(_dataset(Path(path), groups[g], g, pid).shape) for g in GROUPS}
+            _check_shapes(Path(path), pid, shapes)
+            out[pid] = shapes["ct_data"]
+    return out  # type: ignore[return-value]
 
 
 def _check_volume(path: Path, pid: str, ct: np.ndarray, pet: np.ndarray, label: np.ndarray) -> None:
-    for name, arr in (("ct_data", ct), ("pet_data", pet), ("label_data", label)):
-        if arr.ndim != 3:
-            raise DataError(f"{path}: {name}/{pid} has shape {arr.shape}; expected a 3D [z, y, x] array")
-        if 0 in arr.shape:
-            raise DataError(f"{path}: {name}/{pid} has shape {arr.shape}, an empty volume; remove the patient")
-    if not ct.shape == pet.shape == label.shape:
-        raise DataError(
-            f"{path}: patient {pid} shapes differ (ct {ct.shape}, pet {pet.shape}, label {label.shape}); "
-            "resample them onto one grid first"
-        )
+    _check_shapes(path, pid, {"ct_data": ct.shape, "pet_data": pet.shape, "label_data": label.shape})
     for name, arr in (("ct_data", ct), ("pet_data", pet)):
         if not np.isfinite(arr).all():
             raise DataError(f"{path}: {name}/{pid} holds NaN or infinite values; fix or mask them")

@@ -7,11 +7,17 @@ patient Left, Posterior, Superior, and transposes to ``[z, y, x]``: the array or
 after ``DICOMOrient(image, "LPS")``. Writing undoes both steps and saves with the reference's own
 affine and header, so a mask lands voxel for voxel on the reference grid. An image with oblique
 axes keeps its nearest orientation (nibabel's ``io_orientation``); the stored affine is untouched.
+
+Every header is checked, raw, before anything is allocated: a claimed size beyond
+:data:`MAX_VOXELS` or beyond what the file can hold, a zero or non-finite voxel size (which nibabel
+would silently repair to 1 mm) and a singular affine are DataErrors naming the file.
 """
 
 from __future__ import annotations
 
 import gzip
+import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,11 +26,17 @@ import numpy as np
 from nibabel import orientations as orient
 from nibabel.processing import resample_from_to
 
+from sts_seg.errors import DataError
 from sts_seg.io.atomic import staged_file
 from sts_seg.io.reading import reading
 
 LPS = orient.axcodes2ornt(("L", "P", "S"))
 SUFFIXES = (".nii.gz", ".nii")
+FIX = "re-export it as a 3D NIfTI file"
+#: the most voxels one image may claim (8 GiB as float32; a whole-body CT at 1 mm is ~0.3 G)
+MAX_VOXELS = 2**31
+#: deflate's largest expansion: a .gz file never holds more than about 1032 times its own size
+DEFLATE_RATIO = 1032
 
 
 @dataclass(frozen=True)
@@ -58,21 +70,95 @@ class Grid:
 
 
 def load(path: Path, what: str = "NIfTI image", voxels: bool = False) -> nib.Nifti1Image:
-    """A 3D NIfTI image; any nibabel error names the file.
+    """A 3D NIfTI image whose header passed the checks; any nibabel error names the file.
 
     ``voxels`` False reads the header only (voxels on demand); True decompresses a ``.gz`` file
     in one call (about 1.5x faster than nibabel's streamed read, and it releases the GIL).
     """
-    with reading(path, what, "re-export it as a 3D NIfTI file"):
-        if voxels and str(path).endswith(".gz"):
-            img = nib.Nifti1Image.from_bytes(gzip.decompress(Path(path).read_bytes()))
+    path = Path(path)
+    gz = path.name.endswith(".gz")
+    with reading(path, what, FIX):
+        with gzip.open(path) if gz else open(path, "rb") as f:
+            head = f.read(540)
+        size = path.stat().st_size
+    header = raw_header(head)
+    if header is not None:  # not NIfTI: nibabel says what it is below
+        check_header(path, what, header, size, gz)
+    with reading(path, what, FIX):
+        if voxels and gz:
+            kind = nib.Nifti2Image if isinstance(header, nib.Nifti2Header) else nib.Nifti1Image
+            img = kind.from_bytes(gzip.decompress(path.read_bytes()))
         else:
             img = nib.load(str(path))
-        if len(img.shape) == 4 and img.shape[3] == 1:
-            img = img.slicer[..., 0]
-        if len(img.shape) != 3:
-            raise ValueError(f"shape {img.shape} is not 3D")
-        return img
+        affine = np.asarray(img.affine, dtype=np.float64)
+    check_affine(path, what, affine)
+    if len(img.shape) == 4 and img.shape[3] == 1:
+        img = img.slicer[..., 0]
+    if len(img.shape) != 3:
+        raise DataError(f"{path}: {what} has shape {img.shape}, not 3D; {FIX}")
+    return img
+
+
+def raw_header(head: bytes) -> nib.Nifti1Header | None:
+    """The NIfTI-1 or NIfTI-2 header in a file's first bytes, as stored (nibabel's repairs not
+    applied); None when ``sizeof_hdr`` says it is neither."""
+    for kind in (nib.Nifti1Header, nib.Nifti2Header):
+        n = kind.template_dtype.itemsize  # 348 or 540 bytes
+        if len(head) >= n and n in (int.from_bytes(head[:4], "little"), int.from_bytes(head[:4], "big")):
+            return kind(head[:n], check=False)
+    return None
+
+
+def _memory() -> int | None:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def check_header(path: Path, what: str, header: nib.Nifti1Header, size: int, gz: bool) -> None:
+    """Refuse a header whose claimed volume is too large for :data:`MAX_VOXELS`, this machine's
+    memory (as float32) or the file's ``size`` in bytes, or whose spatial ``pixdim`` is 0 or not
+    finite; nothing is allocated. A header nibabel cannot parse is left to nibabel."""
+    ndim = int(header["dim"][0])
+    if not 1 <= ndim <= 7:
+        return
+    dims = [int(d) for d in header["dim"][1 : ndim + 1]]
+    voxels = math.prod(max(d, 0) for d in dims)
+    claim = f"the {what} header claims a {' x '.join(map(str, dims))} volume ({voxels:.3g} voxels)"
+    if voxels > MAX_VOXELS:
+        raise DataError(f"{path}: {claim}, more than {MAX_VOXELS:.3g}; its header is corrupt, or crop the image")
+    memory = _memory()
+    if memory is not None and 4 * voxels > memory:
+        raise DataError(f"{path}: {claim}, {4 * voxels / 2**30:.1f} GiB as float32, more than this machine's memory")
+    try:
+        stored = voxels * header.get_data_dtype().itemsize + int(header["vox_offset"])
+    except KeyError:  # an unknown datatype code: nibabel names it when loading
+        return
+    room = DEFLATE_RATIO * size if gz else size
+    if stored > room:
+        holds = f"a {size}-byte gzip file holds at most {room}" if gz else f"the file has {size}"
+        raise DataError(f"{path}: {claim}, {stored} bytes, but {holds}; the file is truncated or its header corrupt")
+    for axis in range(1, min(ndim, 3) + 1):
+        v = float(header["pixdim"][axis])
+        if v == 0 or not math.isfinite(v):
+            raise DataError(
+                f"{path}: the {what} voxel size along axis {'ijk'[axis - 1]} (pixdim[{axis}]) is {v} in the header "
+                "(nibabel would silently take 1 mm); write the true voxel sizes into the header"
+            )
+
+
+def check_affine(path: Path, what: str, affine: np.ndarray) -> None:
+    """Refuse an affine (sform or qform) that is not finite or whose 3x3 part is singular: such a
+    file has no orientation or voxel size."""
+    finite = bool(np.isfinite(affine).all())
+    s = np.linalg.svd(affine[:3, :3], compute_uv=False) if finite else np.zeros(3)
+    if not finite or s[0] == 0 or s[-1] <= 1e-6 * s[0]:
+        rows = "; ".join(" ".join(f"{v:g}" for v in row) for row in affine[:3])
+        raise DataError(
+            f"{path}: the {what} affine [{rows}] is {'singular' if finite else 'not finite'}; "
+            "it gives no orientation or voxel size, re-export the file with a valid sform/qform"
+        )
 
 
 def grid_of(img: nib.Nifti1Image, path: Path) -> Grid:

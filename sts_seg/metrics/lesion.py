@@ -9,18 +9,32 @@
 Components use full connectivity by default (3D: 26-neighbourhood, 2D: 8). The official autoPET
 ``val_script.py`` labels with ``cc3d`` connectivity 18 and reports millilitres; pass
 ``connectivity=2`` (scipy rank: 1 = faces, 2 = +edges, 3 = +corners) and divide by 1000 to
-match it exactly.
+match it exactly. ``eval.connectivity`` names the neighbourhood as cc3d does (6, 18 or 26);
+:func:`rank_of` turns it into the scipy rank.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 
 from sts_seg.core.components import untouched_voxels
 from sts_seg.metrics.overlap import check_pair
 from sts_seg.metrics.spacing import check_spacing, voxel_volume_mm3
+
+#: a 3D neighbourhood as cc3d and autoPET name it: 6 (faces), 18 (+ edges), 26 (+ corners)
+Connectivity = Literal[6, 18, 26]
+_RANKS = {6: 1, 18: 2, 26: 3}
+
+
+def rank_of(connectivity: int, ndim: int) -> int:
+    """The scipy rank of a 3D neighbourhood (6, 18 or 26) for ``ndim``-D masks: 1, 2 or 3 in 3D;
+    a 2D slice has no corners beyond its edges, so there 6 -> 4-neighbourhood, 18 and 26 -> 8."""
+    if connectivity not in _RANKS:
+        raise ValueError(f"connectivity must be 6, 18 or 26 (a 3D neighbourhood), got {connectivity!r}")
+    return min(_RANKS[connectivity], ndim)
 
 
 def lesion_volumes(

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from sts_seg.metrics.lesion import lesion_volumes
+from sts_seg.metrics.lesion import Connectivity, lesion_volumes, rank_of
 from sts_seg.metrics.overlap import (
     EmptyPolicy,
     check_policy,
@@ -60,6 +60,7 @@ def case_metrics(
     spacing: Sequence[float],
     empty: EmptyPolicy = "nan",
     hd95: str = "max_directed",
+    connectivity: Connectivity = 26,
 ) -> dict[str, Any]:
     """All metrics of one case (keys :data:`CASE_KEYS`).
 
@@ -67,14 +68,15 @@ def case_metrics(
     per axis in mm. Overlap ratios follow ``empty``; ``hd95`` is the HD95 convention
     (``max_directed`` or ``pooled``, see :mod:`sts_seg.metrics.surface`); HD95/ASSD are NaN with ``surface_note`` set
     to the reason when a mask is empty ("" otherwise); ``volume_error_rel`` = (pred − gt) / gt,
-    NaN when the truth is empty. Volumes in mm³; tp/fp/fn/tn are voxel counts (int).
+    NaN when the truth is empty. Volumes in mm³; tp/fp/fn/tn are voxel counts (int). The lesion
+    FP/FN volumes use ``connectivity`` (6, 18 or 26; 18 is autoPET's, see :func:`rank_of`).
     """
     check_policy(empty)
     c = confusion_counts(pred, truth)
     sp = check_spacing(spacing, np.ndim(pred))
     vox = voxel_volume_mm3(sp)
     surf = surface_metrics(pred, truth, sp, hd95)
-    fp_mm3, fn_mm3 = lesion_volumes(pred, truth, sp)
+    fp_mm3, fn_mm3 = lesion_volumes(pred, truth, sp, connectivity=rank_of(connectivity, np.ndim(pred)))
     gt_mm3 = c.truth_voxels * vox
     pred_mm3 = c.pred_voxels * vox
     return {

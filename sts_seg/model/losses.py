@@ -19,11 +19,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import keras
-from keras import ops
-
 from sts_seg.config import TrainConfig
 from sts_seg.errors import ConfigError
+from sts_seg.runtime import import_keras
+
+keras = import_keras()
+ops = keras.ops
 
 PROB_EPS = 1e-7  # probabilities are clipped to [PROB_EPS, 1 − PROB_EPS] before log (as Keras does)
 DICE_EPS = 1e-5

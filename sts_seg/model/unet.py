@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING
 
 from sts_seg.config import ModelConfig
 from sts_seg.errors import ConfigError
+from sts_seg.runtime import import_keras
 
 if TYPE_CHECKING:
-    import keras
+    keras = import_keras()
 
 
 def kernel_schedule(cfg: ModelConfig) -> tuple[list[int], list[int]]:
@@ -61,7 +62,7 @@ def dropout_schedule(cfg: ModelConfig) -> list[float]:
 
 
 def _norm(cfg: ModelConfig, name: str) -> keras.layers.Layer | None:
-    import keras
+    keras = import_keras()
 
     if cfg.normalization == "batch":
         # momentum 0.9 (Keras default 0.99): the moving statistics used at inference catch up within
@@ -82,7 +83,7 @@ def _block(
     rate: float,
 ) -> keras.KerasTensor:
     """conv → [norm] → dropout → conv → [norm]; the activation sits inside each conv."""
-    import keras
+    keras = import_keras()
 
     for idx in (1, 2):
         x = keras.layers.Conv2D(
@@ -108,7 +109,7 @@ def head_bias(cfg: ModelConfig) -> str | keras.initializers.Initializer:
     Tumour covers ~1 % of the pixels; starting at p = 0.5 everywhere wastes the first epochs on
     learning "background" (the prior-probability init of Lin et al., 2017). ``None`` keeps zeros.
     """
-    import keras
+    keras = import_keras()
 
     prior = cfg.foreground_prior
     if prior is None:
@@ -125,7 +126,7 @@ def build_unet(cfg: ModelConfig) -> keras.Model:
             f"model.base_kernels {list(cfg.base_kernels)}: FlexUNet uses square kernels; "
             f"give two equal sizes, e.g. [{cfg.base_kernels[0]}, {cfg.base_kernels[0]}]"
         )
-    import keras
+    keras = import_keras()
 
     enc_k, dec_k = kernel_schedule(cfg)
     enc_d, dec_d = dilation_schedule(cfg)

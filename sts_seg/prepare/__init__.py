@@ -25,7 +25,7 @@ from sts_seg.prepare.canvas import Canvas, plan_canvas
 from sts_seg.prepare.export import ExportJob, export_case
 from sts_seg.prepare.plan import CaseGrid, plan_grid, resolve_policy
 from sts_seg.progress import ProgressFn, no_progress
-from sts_seg.sources import Source, open_source
+from sts_seg.sources import Source, open_configured
 
 SPEC, CASES = "spec.json", "cases.json"
 
@@ -53,7 +53,7 @@ def source_for(cfg: Config) -> Source:
     d = cfg.data
     if d.source is None:
         raise ConfigError("no source: pass --source PATH (an HDF5 file or a folder of NIfTI cases) or set data.source")
-    return open_source(d.source, d.layout, spacing=d.spacing_mm, channels=d.channels, patient_pattern=d.patient_pattern)
+    return open_configured(d.source, d)
 
 
 def _plan(cfg: Config, source: Source) -> tuple[dict[str, list[str]], dict[str, CaseGrid]]:

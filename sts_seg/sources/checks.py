@@ -2,11 +2,56 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Protocol, TypeVar
 
 import numpy as np
 
 from sts_seg.errors import DataError
+
+
+class _Files(Protocol):
+    @property
+    def case_id(self) -> str: ...
+    @property
+    def ct(self) -> Path: ...
+    @property
+    def pet(self) -> Path: ...
+    @property
+    def label(self) -> Path | None: ...
+
+
+F = TypeVar("F", bound=_Files)
+
+
+def unique_cases(files: Iterable[F]) -> dict[str, F]:
+    """``{case id: files}`` sorted by id. Two studies that map to one case id are a DataError
+    naming both (one would silently replace the other), and so is one file (its real path, links
+    resolved) in two roles or two cases, e.g. a PET that is a link to its CT."""
+    out: dict[str, F] = {}
+    owner: dict[str, tuple[str, str, Path]] = {}  # real path -> (case, role, path)
+    for f in files:
+        if f.case_id in out:
+            raise DataError(
+                f"{out[f.case_id].ct} and {f.ct}: two studies map to one case id {f.case_id!r}; "
+                "rename a folder or file so that each study has its own id"
+            )
+        out[f.case_id] = f
+        for role, path in (("CT", f.ct), ("PET", f.pet), ("label", f.label)):
+            if path is None:
+                continue
+            real = os.path.realpath(path)
+            if real in owner:
+                case, was, first = owner[real]
+                same = "" if Path(first) == Path(path) else f" (the same file as {first})"
+                raise DataError(
+                    f"{path}{same}: used as the {was} of case {case} and as the {role} of case {f.case_id}; "
+                    "every role of every case needs its own file"
+                )
+            owner[real] = (f.case_id, role, path)
+    return dict(sorted(out.items()))
 
 
 def check_arrays(where: str, ct: np.ndarray, pet: np.ndarray, label: np.ndarray | None) -> None:

@@ -5,16 +5,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-import keras
 import numpy as np
 
 from sts_seg.config import Config
 from sts_seg.core import pictures
 from sts_seg.io import png
 from sts_seg.io.atomic import staged_file
+from sts_seg.runtime import import_keras
 from sts_seg.train.arrays import SliceArrays
 from sts_seg.train.plots import plot_history, read_history
 from sts_seg.train.state import STATE, ResumableEarlyStopping, ResumableReducer, StateWriter
+
+keras = import_keras()
 
 
 class LearningRateLogger(keras.callbacks.Callback):

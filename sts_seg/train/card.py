@@ -40,7 +40,7 @@ def write_run_card(run: Path, cfg: Config, dataset: Path, canvas: int) -> Path:
         spec=_spec(cfg, dataset, canvas),
         num_classes=cfg.model.num_classes,
         spacing_mm=tuple(spacing or cfg.data.spacing_mm),  # type: ignore[arg-type]
-        postprocess=cfg.postprocess.model_dump(),
+        postprocess=cfg.postprocess.settings,
         provenance=provenance,
         spacing_policy=_policy(dataset),
     )

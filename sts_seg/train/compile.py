@@ -5,14 +5,16 @@ from __future__ import annotations
 import platform
 import sys
 
-import keras
 import numpy as np
-import tensorflow as tf
 
 from sts_seg import __version__
 from sts_seg.config import TrainConfig
 from sts_seg.model.losses import make_loss
+from sts_seg.runtime import import_keras, import_tensorflow
 from sts_seg.train.epoch_metrics import SeedPixelAgreement, TumourDice
+
+keras = import_keras()
+tf = import_tensorflow()
 
 
 def versions() -> dict[str, str]:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import keras
-from keras import ops
+from sts_seg.runtime import import_keras
+
+keras = import_keras()
+ops = keras.ops
 
 
 def _pixel_weights(sample_weight: Any, shape_like: Any) -> Any:

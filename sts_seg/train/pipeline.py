@@ -13,13 +13,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import tensorflow as tf
 
 from sts_seg.augment.online import apply_online
 from sts_seg.augment.ops import Op
 from sts_seg.config import TrainConfig
+from sts_seg.runtime import import_tensorflow
 from sts_seg.train.arrays import SliceArrays
 from sts_seg.train.patches import crop_patch
+
+tf = import_tensorflow()
 
 
 def steps_per_epoch(n: int, t: TrainConfig) -> int:

@@ -8,14 +8,15 @@ from pathlib import Path
 import numpy as np
 
 from sts_seg.io.atomic import staged_file
-from sts_seg.io.reading import reading
+from sts_seg.io.reading import READ_ERRORS, reading
 
 
 def read_history(path: Path) -> list[dict[str, float]]:
     """Rows of a Keras CSVLogger file as floats ([] if absent)."""
     if not Path(path).is_file():
         return []
-    with reading(path, "training history", "start a new run with --force"), open(path, newline="") as fh:
+    bad = (*READ_ERRORS, TypeError)  # a row with more cells than the header: float() of a list
+    with reading(path, "training history", "start a new run with --force", bad), open(path, newline="") as fh:
         return [{k: float(v) for k, v in row.items() if v not in ("", None)} for row in csv.DictReader(fh)]
 
 

@@ -13,13 +13,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import keras
 import numpy as np
 
 from sts_seg.config import Config, dump_config
 from sts_seg.errors import ConfigError, DataError, ModelError
 from sts_seg.model import build_model
 from sts_seg.progress import ProgressFn, no_progress
+from sts_seg.runtime import import_keras
 from sts_seg.train.arrays import SliceArrays, load_split
 from sts_seg.train.callbacks import build_callbacks
 from sts_seg.train.card import dataset_spec, write_run_card
@@ -29,6 +29,8 @@ from sts_seg.train.pipeline import PatchSpec, eval_dataset, hot_negatives, steps
 from sts_seg.train.plots import read_history
 from sts_seg.train.rundir import RunFolder, check_run, open_run
 from sts_seg.train.state import read_state, restore_seed_states
+
+keras = import_keras()
 
 
 @dataclass

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sts_seg.errors import OverwriteError
-from sts_seg.io.atomic import check_parent, pid_alive, remove, replace_dir
+from sts_seg.io.atomic import check_parent, clean_leftovers, pid_alive, remove, replace_dir
 
 OWNER = "owner.json"
 
@@ -56,9 +56,11 @@ class RunFolder:
 
 
 def check_run(run_dir: Path, force: bool, resume: bool) -> None:
-    """Refuse, without side effects, a run that would be lost or cannot be resumed."""
+    """Refuse a run that would be lost or cannot be resumed; changes nothing beyond settling what a
+    killed replace of ``run_dir`` left (:func:`~sts_seg.io.atomic.clean_leftovers`)."""
     run_dir, partial = Path(run_dir), partial_path(run_dir)
     check_parent(run_dir, "run folder")
+    clean_leftovers(run_dir)  # restores a run that a killed --force replace had set aside
     if partial.exists() and _busy(partial):
         raise OverwriteError(f"{run_dir}: another stsseg train (pid {_owner_pid(partial)}) is writing this run")
     if resume:

@@ -13,10 +13,11 @@ import math
 from pathlib import Path
 from typing import Any
 
-import keras
-
 from sts_seg.io.atomic import staged_file
 from sts_seg.io.reading import read_json
+from sts_seg.runtime import import_keras
+
+keras = import_keras()
 
 STATE = "train_state.json"
 
