@@ -133,3 +133,30 @@ def test_largest_components_2d():
     assert keep1[3, 2]
     assert largest_components(m, 2).sum() == 8
     assert largest_components(m, None).sum() == 9
+
+
+def test_suv_mode_by_hand():
+    """SUV >= 2.5 is inclusive: a 27-voxel block at 3.0 and an 8-voxel block at exactly 2.5 are in,
+    a voxel at 2.49 is out; ``fixed`` is the old name of ``suv``."""
+    pet = np.full((8, 8, 8), 1.0, dtype=np.float32)
+    pet[0:3, 0:3, 0:3] = 3.0
+    pet[5:7, 5:7, 5:7] = 2.5
+    pet[7, 0, 7] = 2.49
+    a = np.zeros(pet.shape, np.uint8)
+    a[0:3, 0:3, 0:3] = 1
+    b = np.zeros(pet.shape, np.uint8)
+    b[5:7, 5:7, 5:7] = 1
+    np.testing.assert_array_equal(pet_threshold(pet, mode="suv", suv=2.5), a)
+    np.testing.assert_array_equal(pet_threshold(pet, mode="suv", suv=2.5, keep_components=2), a | b)
+    np.testing.assert_array_equal(pet_threshold(pet, mode="fixed", suv=2.5, keep_components=2), a | b)
+    assert pet_threshold(pet, mode="suv", suv=2.5, keep_components=None).sum() == 27 + 8
+
+
+def test_baseline_config_names_the_headline_and_the_other_rule():
+    from sts_seg.config.evaluate import BaselineConfig
+
+    assert BaselineConfig(mode="fixed").mode == "suv"  # the 0.x name still loads
+    assert BaselineConfig(mode="suv").other == "fraction"
+    assert BaselineConfig().other == "suv"
+    assert BaselineConfig(mode="suv", suv=3).label("suv") == "SUV>=3"
+    assert BaselineConfig(fraction=0.41).label("fraction") == "41% SUVmax"

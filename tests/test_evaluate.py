@@ -214,6 +214,46 @@ def test_baseline_matches_an_independent_pet_threshold(perfect, tiny_h5):
     )
 
 
+def _suv_rule_by_scipy(pet: np.ndarray, suv: float) -> np.ndarray:
+    """SUV >= ``suv``, then the largest 26-connected component: an oracle written with scipy alone."""
+    from scipy import ndimage
+
+    lab, n = ndimage.label(pet >= suv, structure=np.ones((3, 3, 3), bool))
+    if n == 0:
+        return np.zeros(pet.shape, np.uint8)
+    sizes = ndimage.sum_labels(np.ones(pet.shape), lab, index=np.arange(1, n + 1))
+    return (lab == 1 + int(np.argmax(sizes))).astype(np.uint8)
+
+
+def test_the_other_baseline_rule_is_scored_too(perfect, tiny_h5):
+    """The headline rule is 40 % of SUVmax; the fixed SUV >= 2.5 rule is scored beside it."""
+    other = perfect.output / "baseline_suv_per_patient.csv"
+    assert other.is_file()
+    rows = _rows(other)
+    assert [r["patient"] for r in rows] == EVAL_TEST
+    for r in rows:
+        vol = h5.read_volume(tiny_h5, r["patient"])
+        mask = _suv_rule_by_scipy(vol.pet, 2.5)
+        assert float(r["dice"]) == pytest.approx(dice_np(mask, vol.label), rel=1e-5)
+        assert float(r["pred_volume_mm3"]) == pytest.approx(float(mask.sum()) * VOXEL_MM3, rel=1e-5)
+    s = json.loads((perfect.output / "summary.json").read_text())
+    assert s["other_baseline"]["rule"] == "suv"
+    assert s["other_baseline"]["per_patient_3d"]["dice"]["mean"] == pytest.approx(
+        np.mean([float(r["dice"]) for r in rows]), rel=1e-5
+    )
+
+
+def test_suv_as_the_headline_rule_swaps_the_two_files(eval_ds, perfect_preds, tiny_h5, tmp_path):
+    cfg = ecfg("eval.baseline.mode=suv")
+    rep = evaluate(cfg, eval_ds, tmp_path / "rep", predictions=perfect_preds)
+    head, other = _rows(rep.output / "baseline_per_patient.csv"), _rows(rep.output / "baseline_fraction_per_patient.csv")
+    for h, o in zip(head, other, strict=True):
+        vol = h5.read_volume(tiny_h5, h["patient"])
+        assert float(h["dice"]) == pytest.approx(dice_np(_suv_rule_by_scipy(vol.pet, 2.5), vol.label), rel=1e-5)
+        frac = _suv_rule_by_scipy(vol.pet, 0.4 * float(vol.pet.max()))
+        assert float(o["dice"]) == pytest.approx(dice_np(frac, vol.label), rel=1e-5)
+
+
 def test_overlays_are_written_for_predictions_folders(perfect):
     names = sorted(p.name for p in (perfect.output / "overlays").iterdir())
     assert names

@@ -35,22 +35,41 @@ def render(summary: dict[str, Any], rows: list[dict[str, Any]], folder: Path) ->
     t = Table(
         title=f"out-of-fold 3D tumour metrics, tta={summary['tta']} (each case scored by the fold that never saw it)"
     )
-    for col in ("case", "fold", "model Dice", "baseline Dice", "difference", "model HD95 mm", "baseline HD95 mm"):
+    b = summary["baseline_settings"]
+    names = {"fraction": f"{b['fraction']:.0%} SUVmax", "suv": f"SUV>={b['suv']:g}"}
+    other = (summary.get("other_baseline") or {}).get("rule")
+    head, second = names[b["mode"]], names.get(other, "")
+    columns = ["case", "fold", "model Dice", f"{head} Dice", "difference", *([f"{second} Dice"] if other else []),
+               "model HD95 mm", f"{head} HD95 mm"]  # fmt: skip
+    for col in columns:
         t.add_column(col, justify="left" if col == "case" else "right")
     for r in rows:
         diff = r["dice"] - r["baseline_dice"]
         t.add_row(r["case"], str(r["fold"]), fmt(r["dice"]), fmt(r["baseline_dice"]), f"{diff:+.3f}",
+                  *([fmt(r.get(f"baseline_{other}_dice"))] if other else []),
                   fmt(r.get("hd95_mm")), fmt(r.get("baseline_hd95_mm")))  # fmt: skip
     console.print(t)
+    _stats(summary, head, second)
+    console.print(f"report: {folder}  (per_patient.csv, summary.json, postprocess.json, per_patient.png)")
+
+
+def _stats(summary: dict[str, Any], head: str, second: str) -> None:
     p = summary["model_vs_baseline"]
     tta = summary["tta_effect"]
     pp = summary["postprocess"]
     console.print(f"model Dice     {_stat(summary['model']['dice'])}")
-    console.print(f"baseline Dice  {_stat(summary['baseline']['dice'])}")
+    console.print(f"baseline Dice  {_stat(summary['baseline']['dice'])}  ({head}, the headline baseline)")
     console.print(
         f"model - baseline: {_stat(p['difference'])}; wins {p['wins']}, losses {p['losses']}, ties {p['ties']}; "
         f"Wilcoxon signed-rank p = {p['wilcoxon_p']:.4g} (n={p['wilcoxon_n']}, two-sided)"
     )
+    o = summary.get("other_baseline")
+    if o:
+        q = o["model_vs"]
+        console.print(
+            f"{second} Dice {_stat(o['dice'])}; model wins {q['wins']}, losses {q['losses']}, "
+            f"Wilcoxon p = {q['wilcoxon_p']:.4g}"
+        )
     if tta["flips_vs_none"] is not None:
         console.print(
             f"test-time flips: Dice {tta['dice']['flips']['mean']:.3f} with, {tta['dice']['none']['mean']:.3f} "
@@ -58,7 +77,6 @@ def render(summary: dict[str, Any], rows: list[dict[str, Any]], folder: Path) ->
         )
     tried = ", ".join(f"{k} {v:.3f}" for k, v in pp["mean_dice"].items())
     console.print(f"post-processing: chose {pp['chosen']} (gain {pp['gain']:+.4f}); mean Dice {tried}")
-    console.print(f"report: {folder}  (per_patient.csv, summary.json, postprocess.json, per_patient.png)")
 
 
 @handle_errors

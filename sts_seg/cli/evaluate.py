@@ -81,25 +81,32 @@ def evaluate(
     render(report)
 
 
-COLUMNS = ("case", "Dice", "baseline Dice", "IoU", "precision", "recall", "HD95 mm", "ASSD mm", "GT mL", "pred mL")
+COLUMNS = ("case", "Dice", "baseline Dice", "other baseline", "IoU", "precision", "recall", "HD95 mm", "ASSD mm",
+           "GT mL", "pred mL")  # fmt: skip
 
 
 def render(report) -> None:
     """The per-patient table (model next to baseline), the 2D line, notes and the report path."""
-    pp, base = report.per_patient, report.baseline
+    pp, base, other = report.per_patient, report.baseline, report.other_baseline
     if pp is not None and pp.rows:
         by_case = {r["case"]: r for r in base.rows} if base else {}
+        other_by_case = {r["case"]: r for r in other.rows} if other else {}
         missing = report.header.get("missing_cases") or []
         caption = f"not scored, no prediction: {len(missing)} case(s) (listed in summary.json)" if missing else None
+        b = report.settings.get("baseline") or {}
+        names = {"fraction": f"{b.get('fraction', 0.4):.0%} SUVmax", "suv": f"SUV>={b.get('suv', 2.5):g}"}
+        heads = {"baseline Dice": f"{names.get(b.get('mode'), 'baseline')} Dice",
+                 "other baseline": f"{names[report.other_rule]} Dice"}  # fmt: skip
         t = Table(title=f"{report.split}: per-case 3D tumour metrics (each case's own grid)", caption=caption)
         studies = any(r["case"] != r["patient"] for r in pp.rows)  # autoPET: several studies per patient
         columns = ("case", "patient", *COLUMNS[1:]) if studies else COLUMNS
         for col in columns:
-            t.add_column(col, justify="left" if col in ("case", "patient") else "right")
+            t.add_column(heads.get(col, col), justify="left" if col in ("case", "patient") else "right")
         for r in pp.rows:
-            b = by_case.get(r["case"], {})
+            base_row, other_row = by_case.get(r["case"], {}), other_by_case.get(r["case"], {})
             t.add_row(
-                r["case"], *([r["patient"]] if studies else []), f"[bold]{fmt(r['dice'])}[/]", fmt(b.get("dice")),
+                r["case"], *([r["patient"]] if studies else []), f"[bold]{fmt(r['dice'])}[/]",
+                fmt(base_row.get("dice")), fmt(other_row.get("dice")),
                 fmt(r["iou"]), fmt(r["precision"]), fmt(r["recall"]), fmt(r["hd95_mm"]), fmt(r["assd_mm"]),
                 fmt(r["gt_volume_mm3"] / 1000), fmt(r["pred_volume_mm3"] / 1000),
             )  # fmt: skip
@@ -107,7 +114,8 @@ def render(report) -> None:
         t.add_section()
         t.add_row(
             "mean ± sd", *([""] if studies else []), f"[bold]{fmt(s['dice'].mean)} ± {fmt(s['dice'].std)}[/]",
-            f"{fmt(base.dice.mean)} ± {fmt(base.dice.std)}" if base else "-", fmt(s["iou"].mean),
+            f"{fmt(base.dice.mean)} ± {fmt(base.dice.std)}" if base else "-",
+            f"{fmt(other.dice.mean)} ± {fmt(other.dice.std)}" if other else "-", fmt(s["iou"].mean),
             fmt(s["precision"].mean), fmt(s["recall"].mean), fmt(s["hd95_mm"].mean), fmt(s["assd_mm"].mean), "", "",
         )  # fmt: skip
         console.print(t)

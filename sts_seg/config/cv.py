@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 
 from sts_seg.config.base import Section
@@ -12,6 +14,9 @@ class CvConfig(Section):
 
     folds: int | None = Field(None, ge=2)
     """Number of folds; null = leave-one-patient-out up to 10 patients, else 5. `--folds` overrides."""
+    folds_file: Path | None = None
+    """Fixed folds: a JSON `{"folds": [{"test": [...]}, ...]}` (train/valid optional; valid drawn from train), e.g.
+    `folds_5.json` of the real set, so results stay paired across recipes and tools; null = seeded folds."""
     seed: int = 137
     """Seed of the fold assignment, the validation picks and the bootstrap."""
     valid_patients: int = Field(1, ge=1)

@@ -11,18 +11,34 @@ from sts_seg.config.base import Section, Split
 
 
 class BaselineConfig(Section):
-    """PET-threshold baseline: SUV >= max(fraction * SUVmax, suv), largest 3D components kept."""
+    """PET-threshold baselines: SUV >= fraction * SUVmax, or SUV >= a fixed value, largest 3D components kept.
+
+    Both rules are always scored; ``mode`` names the headline one (the comparison, wins and p)."""
 
     enabled: bool = True
-    """Score the non-learned baseline next to the model."""
-    mode: Literal["fraction", "fixed"] = "fraction"
-    """`fraction` of the patient's SUVmax, or a `fixed` SUV."""
+    """Score the non-learned baselines next to the model."""
+    mode: Literal["fraction", "suv"] = "fraction"
+    """Headline rule: `fraction` of the patient's SUVmax, or a fixed `suv` (`fixed` is accepted for `suv`)."""
     fraction: float = Field(0.4, gt=0, le=1)
-    """Threshold = fraction * patient SUVmax (`fraction` mode)."""
+    """Threshold = fraction * patient SUVmax (`fraction` rule)."""
     suv: float = Field(2.5, gt=0)
-    """Threshold in SUV (`fixed` mode)."""
+    """Threshold in SUV (`suv` rule; 2.5 is the usual PET oncology cut-off)."""
     keep_components: int = Field(1, ge=1)
     """Largest 3D connected components kept."""
+
+    @field_validator("mode", mode="before")
+    @classmethod
+    def _fixed_is_suv(cls, v: object) -> object:
+        return "suv" if v == "fixed" else v
+
+    @property
+    def other(self) -> Literal["fraction", "suv"]:
+        """The rule that is not the headline one (scored next to it)."""
+        return "suv" if self.mode == "fraction" else "fraction"
+
+    def label(self, rule: str) -> str:
+        """A short name of ``rule``: ``SUV>=2.5`` or ``40% SUVmax``."""
+        return f"SUV>={self.suv:g}" if rule == "suv" else f"{self.fraction:.0%} SUVmax"
 
 
 class EvalConfig(Section):

@@ -63,6 +63,8 @@ class TrainConfig(Section):
     """Per-class weights of the cross-entropy/focal term (one per class)."""
     focal_gamma: float = Field(2.0, ge=0)
     """Focusing exponent of the focal losses."""
+    checkpoint: Literal["best", "last"] = "best"
+    """Weights kept as best.keras: the `best` epoch on `monitor`, or the `last` one (nnU-Net's final checkpoint)."""
     monitor: Literal["val_loss", "val_tumour_dice"] = "val_tumour_dice"
     """Metric for checkpoints, LR reduction and early stopping."""
     reducer: ReducerConfig = ReducerConfig()

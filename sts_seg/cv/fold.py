@@ -32,7 +32,16 @@ def tta_variants(cfg: Config) -> tuple[str, ...]:
 
 
 #: the settings that do not change what a fold computes (where outputs go and run, how it is reported)
-_NOT_HASHED = ("data.dataset", "train.run_dir", "eval", "infer", "cv.workers", "cv.address", "cv.cpus_per_fold")
+_NOT_HASHED = (
+    "data.dataset",
+    "train.run_dir",
+    "eval",
+    "infer",
+    "cv.workers",
+    "cv.address",
+    "cv.cpus_per_fold",
+    "cv.folds_file",
+)  # fmt: skip  (the folds themselves are in folds.json and each fold.json)
 
 
 def settings_hash(cfg: Config) -> str:

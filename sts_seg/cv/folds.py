@@ -15,6 +15,7 @@ import numpy as np
 
 from sts_seg.errors import ConfigError, DataError
 from sts_seg.io.atomic import staged_file
+from sts_seg.io.reading import read_json
 from sts_seg.modelsource import FOLDS_FILE, Fold, read_folds
 
 #: ``Fold``, ``FOLDS_FILE`` and ``read_folds`` live in :mod:`sts_seg.modelsource` (a cv folder is a
@@ -54,6 +55,36 @@ def make_folds(patients: Sequence[str], k: int | None = None, *, seed: int = 137
         valid = sorted(rest[i] for i in pick)
         train = sorted(p for p in rest if p not in valid)
         folds.append(Fold(tuple(train), tuple(valid), tuple(test)))
+    return folds
+
+
+def fixed_folds(path: Path, patients: Sequence[str], *, seed: int = 137, n_valid: int = 1) -> list[Fold]:
+    """The folds of a fixed-folds file ``{"folds": [{"test": [...]}, ...]}`` (e.g. ``folds_5.json``).
+
+    A fold without ``train`` trains on every other patient of ``patients``; one without ``valid``
+    draws ``n_valid`` of those (seeded by ``[seed, fold]``, as :func:`make_folds`). A malformed
+    file or a patient the source lacks is a DataError naming the file.
+    """
+    raw = read_json(path, "fixed-folds file", 'it needs {"folds": [{"test": [...]}, ...]}')
+    entries = raw.get("folds") if isinstance(raw, dict) else None
+    if not isinstance(entries, list) or not entries or not all(isinstance(e, dict) and "test" in e for e in entries):
+        raise DataError(f'{path}: not a fixed-folds file; it needs {{"folds": [{{"test": [...]}}, ...]}}')
+    ids = sorted(set(patients))
+    folds = []
+    for f, entry in enumerate(entries):
+        test = sorted(str(p) for p in entry["test"])
+        unknown = sorted(set(test) - set(ids))
+        if unknown:
+            raise DataError(f"{path}: fold {f} tests patient(s) {', '.join(unknown)} that are not in the source")
+        rest = sorted(str(p) for p in entry["train"]) if "train" in entry else [p for p in ids if p not in test]
+        if "valid" in entry:
+            valid = sorted(str(p) for p in entry["valid"])
+        else:
+            if len(rest) < n_valid + 1:
+                raise DataError(f"{path}: fold {f} leaves too few patients to train on and validate with {n_valid}")
+            pick = np.random.default_rng([seed, f]).choice(len(rest), size=n_valid, replace=False)
+            valid = sorted(rest[i] for i in pick)
+        folds.append(Fold(tuple(p for p in rest if p not in valid), tuple(valid), tuple(test)))
     return folds
 
 

@@ -57,8 +57,11 @@ def _score_fold(cfg: Config, source: Source, directory: Path, k: int, main: str,
             if tta != main:
                 continue
             row.update({key: m[key] for key in _SHOWN if key in m})
-            base = case_row(c.case, c.patient, configured_baseline(c.pet, cfg.eval.baseline), c.truth, c.spacing, e, hd)
+            b = cfg.eval.baseline
+            base = case_row(c.case, c.patient, configured_baseline(c.pet, b), c.truth, c.spacing, e, hd)
             row.update({f"baseline_{key}": base[key] for key in _SHOWN if key in base})
+            other = case_row(c.case, c.patient, configured_baseline(c.pet, b, b.other), c.truth, c.spacing, e, hd)
+            row.update({f"baseline_{b.other}_{key}": other[key] for key in ("dice", "hd95_mm")})
             row["_hd95_by_candidate"] = {
                 name: case_row(c.case, c.patient, postprocess(c.pred, c.spacing, **settings), c.truth, c.spacing, e,
                                hd)["hd95_mm"]
@@ -70,7 +73,7 @@ def _score_fold(cfg: Config, source: Source, directory: Path, k: int, main: str,
     return list(rows.values()), table
 
 
-def _plot(rows: Sequence[dict[str, Any]], path: Path) -> None:
+def _plot(rows: Sequence[dict[str, Any]], path: Path, label: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -80,7 +83,7 @@ def _plot(rows: Sequence[dict[str, Any]], path: Path) -> None:
     x = np.arange(len(rows))
     fig, ax = plt.subplots(figsize=(max(5.0, 0.7 * len(rows) + 2), 3.6))
     ax.bar(x - 0.2, [r["dice"] for r in rows], 0.4, label="model (out of fold)")
-    ax.bar(x + 0.2, [r.get("baseline_dice", np.nan) for r in rows], 0.4, label="PET baseline")
+    ax.bar(x + 0.2, [r.get("baseline_dice", np.nan) for r in rows], 0.4, label=f"PET baseline ({label})")
     ax.set(ylim=(0, 1), ylabel="3D tumour Dice", title="per-patient Dice, leave-out folds")
     ax.set_xticks(x, names, rotation=45, ha="right", fontsize=8)
     ax.grid(axis="y", alpha=0.3)
@@ -109,6 +112,11 @@ def _summary(rows: list[dict[str, Any]], main: str, choice: dict, cfg: Config, s
         "baseline": base,
         "baseline_settings": cfg.eval.baseline.model_dump(),
         "model_vs_baseline": paired(col("dice"), col("baseline_dice"), rng=rng()),
+        "other_baseline": {
+            "rule": cfg.eval.baseline.other,
+            "dice": describe(col(f"baseline_{cfg.eval.baseline.other}_dice"), rng=rng()),
+            "model_vs": paired(col("dice"), col(f"baseline_{cfg.eval.baseline.other}_dice"), rng=rng()),
+        },
         "tta_effect": {"dice": tta, "flips_vs_none": effect},
         "postprocess": {k: choice[k] for k in ("chosen", "settings", "gain", "mean_dice")},
         "hd95_convention": cfg.eval.hd95,
@@ -147,9 +155,9 @@ def write_cv_report(cfg: Config, source: Source, cv_dir: Path, folds: Sequence[F
     }
     folder = Path(cv_dir) / REPORT
     with staged_dir(folder, force=True, what="cv report") as tmp:
-        first = ["case", "patient", "fold", "dice", "baseline_dice"]
+        first = ["case", "patient", "fold", "dice", "baseline_dice", f"baseline_{cfg.eval.baseline.other}_dice"]
         write_rows(tmp / "per_patient.csv", rows, first)
         write_json(tmp / "summary.json", summary)
         write_json(tmp / POSTPROCESS, decision)
-        _plot(rows, tmp / "per_patient.png")
+        _plot(rows, tmp / "per_patient.png", cfg.eval.baseline.label(cfg.eval.baseline.mode))
     return CvReport(folder, rows, summary, decision)

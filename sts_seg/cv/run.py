@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sts_seg.config import Config, config_to_dict
 from sts_seg.cv.fold import is_done, read_done, run_fold, settings_hash
-from sts_seg.cv.folds import check_folds, make_folds, write_folds
+from sts_seg.cv.folds import check_folds, fixed_folds, make_folds, write_folds
 from sts_seg.cv.report import CvReport, write_cv_report
 from sts_seg.errors import ConfigError, OverwriteError
 from sts_seg.modelsource import FOLDS_FILE, Fold, fold_dir, read_folds
@@ -34,9 +34,19 @@ def _folds(cfg: Config, run_dir: Path, patients: list[str], k: int | None, sourc
         folds = read_folds(path)
         if k is not None and k != len(folds):
             raise ConfigError(f"{path} has {len(folds)} folds but --folds is {k}; drop --folds, or use a new --run")
+        fixed = cfg.cv.folds_file
+        if fixed is not None and [f.test for f in fixed_folds(fixed, patients)] != [f.test for f in folds]:
+            raise ConfigError(f"{path} tests other patients than cv.folds_file {fixed}; use a new --run or --force")
     else:
-        folds = make_folds(patients, k, seed=cfg.cv.seed, n_valid=cfg.cv.valid_patients)
-        meta = {"source": source, "seed": cfg.cv.seed, "k": len(folds), "patients": patients}
+        c = cfg.cv
+        if c.folds_file is not None:
+            folds = fixed_folds(c.folds_file, patients, seed=c.seed, n_valid=c.valid_patients)
+            if k is not None and k != len(folds):
+                raise ConfigError(f"{c.folds_file} has {len(folds)} folds but --folds is {k}; drop --folds")
+        else:
+            folds = make_folds(patients, k, seed=c.seed, n_valid=c.valid_patients)
+        meta = {"source": source, "seed": c.seed, "k": len(folds), "patients": patients,
+                "folds_file": None if c.folds_file is None else str(c.folds_file)}  # fmt: skip
         write_folds(path, folds, meta)
     check_folds(folds, patients, str(path))
     return folds

@@ -58,17 +58,19 @@ def _plan(cfg: Config, dataset: Path, model: ModelSource | None, mode: Mode | No
     return plan_dataset(cfg, dataset, model, predictions, progress)
 
 
-def _baseline(c: CaseEval, cfg: Config):
-    mask = configured_baseline(c.pet, cfg.eval.baseline)
+def _baseline(c: CaseEval, cfg: Config, rule: str):
+    mask = configured_baseline(c.pet, cfg.eval.baseline, rule)
     mask[~c.covered] = 0
     return mask
 
 
-def _score(plan: Plan, cfg: Config, pp: Postprocessing, pool: OverlayPool) -> tuple[list, list | None, list]:
-    """Per-case rows, baseline rows (None without PET), per-image rows; one case in memory at a time;
-    ``pp``: the post-processing applied to each predicted volume."""
+def _score(plan: Plan, cfg: Config, pp: Postprocessing, pool: OverlayPool) -> tuple[list, dict | None, list]:
+    """Per-case rows, baseline rows by rule (headline rule first; None without PET), per-image rows;
+    one case in memory at a time; ``pp``: the post-processing applied to each predicted volume."""
     e, hd, cc = cfg.eval.empty_policy, cfg.eval.hd95, cfg.eval.connectivity
-    model_rows, base_rows, image_rows = [], [], []
+    b = cfg.eval.baseline
+    model_rows, image_rows = [], []
+    base_rows: dict[str, list] = {b.mode: [], b.other: []}
     has_pet = True
     for c in plan.cases:
         pred = postprocess(c.pred, c.spacing, **pp.settings) if pp.active else c.pred
@@ -80,8 +82,9 @@ def _score(plan: Plan, cfg: Config, pp: Postprocessing, pool: OverlayPool) -> tu
             image_rows += rows
         if c.pet is None:
             has_pet = False
-        elif cfg.eval.baseline.enabled:
-            base_rows.append(case_row(c.case, c.patient, _baseline(c, cfg), c.truth, c.spacing, e, hd, cc))
+        elif b.enabled:
+            for rule, rows in base_rows.items():
+                rows.append(case_row(c.case, c.patient, _baseline(c, cfg, rule), c.truth, c.spacing, e, hd, cc))
     return model_rows, (base_rows if has_pet and cfg.eval.baseline.enabled and model_rows else None), image_rows
 
 
@@ -111,11 +114,13 @@ def evaluate(*, cfg: Config, force: bool = False, progress: ProgressFn = no_prog
     notes = plan.notes
     pool = OverlayPool(cfg.eval.overlays)
     if plan.images is not None:  # a folder without manifest: 2D only
-        per_image, per_patient, baseline = scores(_score_images(plan, cfg, pool)), None, None
+        per_image, per_patient, baseline, other = scores(_score_images(plan, cfg, pool)), None, None, None
     else:
         model_rows, base_rows, image_rows = _score(plan, cfg, pp, pool)
         per_patient = scores(model_rows)
-        baseline = scores(base_rows) if base_rows is not None else None
+        b = cfg.eval.baseline
+        baseline = scores(base_rows[b.mode]) if base_rows is not None else None
+        other = scores(base_rows[b.other]) if base_rows is not None else None
         per_image = scores(image_rows) if image_rows else None
         if pp.note:
             notes.append(pp.note)
@@ -134,7 +139,7 @@ def evaluate(*, cfg: Config, force: bool = False, progress: ProgressFn = no_prog
     rows = per_patient.rows if per_patient else per_image.rows
     cases = sorted({r["case"] for r in rows}) if per_patient else sorted({r["patient"] for r in rows})
     report = EvalReport(
-        output, plan.header["split"], plan.header, cases, per_patient, baseline, per_image, settings, notes
+        output, plan.header["split"], plan.header, cases, per_patient, baseline, per_image, settings, notes, other
     )
     write_report(report, force, pool.overlays(per_image.rows if per_image else []))
     return report

@@ -1,6 +1,7 @@
 """The evaluation report: a typed :class:`EvalReport` and the files it is written as.
 
-``per_patient.csv``, ``baseline_per_patient.csv``, ``per_image.csv``, ``summary.json`` (stats,
+``per_patient.csv``, ``baseline_per_patient.csv`` (the headline PET rule),
+``baseline_<rule>_per_patient.csv`` (the other rule), ``per_image.csv``, ``summary.json`` (stats,
 empty counts, notes, config), the original's two-column ``evaluation.csv`` and ``overlays/``.
 """
 
@@ -51,6 +52,13 @@ class EvalReport:
     per_image: Scores | None
     settings: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    other_baseline: Scores | None = None
+    """The baseline rule that is not the headline one (``eval.baseline.mode``): both are always scored."""
+
+    @property
+    def other_rule(self) -> str:
+        """``suv`` or ``fraction``: the rule of :attr:`other_baseline`."""
+        return "fraction" if (self.settings.get("baseline") or {}).get("mode") == "suv" else "suv"
 
     def summary(self) -> dict[str, Any]:
         """The content of summary.json."""
@@ -67,6 +75,9 @@ class EvalReport:
             "per_image_2d_empty": self.per_image.empty if self.per_image else None,
             "baseline": {"method": self.settings.get("baseline"), "per_patient_3d": self.baseline.stats}
             if self.baseline
+            else None,
+            "other_baseline": {"rule": self.other_rule, "per_patient_3d": self.other_baseline.stats}
+            if self.other_baseline
             else None,
             **{k: v for k, v in self.settings.items() if k != "baseline"},
             "notes": self.notes,
@@ -87,6 +98,8 @@ def seed_pairs(report: EvalReport) -> list[tuple[str, float]]:
             ]
     if report.baseline is not None:
         out.append(("baseline_tumour_dice_3d_mean", report.baseline.dice.mean))
+    if report.other_baseline is not None:
+        out.append((f"baseline_{report.other_rule}_tumour_dice_3d_mean", report.other_baseline.dice.mean))
     return [(k, float(v) if v is not None else math.nan) for k, v in out]
 
 
@@ -107,6 +120,9 @@ def write_report(report: EvalReport, force: bool, overlays: list[Overlay] = ()) 
             write_rows(tmp / "per_patient.csv", report.per_patient.rows, PATIENT_COLUMNS)
         if report.baseline is not None:
             write_rows(tmp / "baseline_per_patient.csv", report.baseline.rows, PATIENT_COLUMNS)
+        if report.other_baseline is not None:
+            name = f"baseline_{report.other_rule}_per_patient.csv"
+            write_rows(tmp / name, report.other_baseline.rows, PATIENT_COLUMNS)
         write_json(tmp / "summary.json", report.summary())
         write_seed_csv(tmp / "evaluation.csv", seed_pairs(report))
         if overlays:

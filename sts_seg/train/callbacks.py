@@ -101,7 +101,7 @@ def build_callbacks(
         )  # fmt: skip
         out.append(stopper)
     best = keras.callbacks.ModelCheckpoint(
-        str(run / "best.keras"), monitor=mon, mode=mode, save_best_only=True,
+        str(run / "best.keras"), monitor=mon, mode=mode, save_best_only=t.checkpoint == "best",
         initial_value_threshold=state.get("best_checkpoint"),
     )  # fmt: skip
     out += [

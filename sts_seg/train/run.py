@@ -161,12 +161,17 @@ def train(
     )
     run.commit()
     history = read_history(run_dir / "history.csv")
-    return _result(run_dir, model.count_params(), history, cfg.train.monitor, notes)
+    return _result(run_dir, model.count_params(), history, cfg.train.monitor, notes, cfg.train.checkpoint)
 
 
-def _result(run_dir: Path, params: int, history: list[dict[str, float]], monitor: str, notes: list[str]) -> TrainResult:
+def _result(run_dir: Path, params: int, history: list[dict[str, float]], monitor: str, notes: list[str],
+            checkpoint: str = "best") -> TrainResult:  # fmt: skip
+    """``best_epoch`` (1-based) is the epoch best.keras holds: the best on ``monitor``, or the last."""
     vals = np.array([r.get(monitor, np.nan) for r in history], dtype=float)
     if not len(vals) or np.isnan(vals).all():
         return TrainResult(run_dir, params, len(history), 0, float("nan"), monitor, history, notes)
-    best = int(np.nanargmin(vals) if monitor == "val_loss" else np.nanargmax(vals))
+    if checkpoint == "last":
+        best = len(vals) - 1
+    else:
+        best = int(np.nanargmin(vals) if monitor == "val_loss" else np.nanargmax(vals))
     return TrainResult(run_dir, params, len(history), best + 1, float(vals[best]), monitor, history, notes)
