@@ -8,7 +8,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 FAST   := not tf and not slow
 PYTEST_ARGS ?=
 
-.PHONY: install test test-all demo demo-nifti cv bench lint lean-check fmt clean
+.PHONY: install test test-all demo demo-nifti cv cv-real bench lint lean-check fmt clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH (or: make PYTHON=python3 ...)"; exit 1; }
@@ -40,6 +40,9 @@ demo-nifti: $(STAMP)  ## prepare -> train -> infer -> evaluate on an autoPET-lay
 
 cv: $(STAMP)  ## leave-one-patient-out cross-validation on the phantom, 2 folds at a time on Ray, into demo_cv/
 	bash scripts/cv.sh
+
+cv-real: $(STAMP)  ## 5-fold cv on the 24 real patients in ../shared/data/sts_ibsi (fixed folds_5.json), into runs/cv_real/
+	bash scripts/cv_real.sh
 
 bench: $(STAMP)  ## benchmarks: prepare, augment, train, infer throughput
 	$(BIN)/python -m bench

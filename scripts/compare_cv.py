@@ -55,19 +55,32 @@ def table(run: Path) -> None:
     def f(v: str, nd: int = 3) -> str:
         return "-" if v in ("", None) else f"{float(v):.{nd}f}"
 
+    b_set = summary["baseline_settings"]
+    names = {"fraction": f"{b_set['fraction']:.0%} SUVmax", "suv": f"SUV ≥ {b_set['suv']:g}"}
+    o = summary.get("other_baseline")
+    other = o["rule"] if o else None
+    head = names[b_set["mode"]]
     print(
-        "| patient | fold | model Dice | baseline Dice | model HD95 (mm) | baseline HD95 (mm) | Dice, flips "
-        "| Dice, post-processed | HD95, post-processed (mm) |"
+        f"| patient | fold | model Dice | {head} Dice | "
+        + (f"{names[other]} Dice | " if other else "")
+        + f"model HD95 (mm) | {head} HD95 (mm) | Dice, flips | Dice, post-processed | HD95, post-processed (mm) |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|" + ("---|" if other else "") + "---|---|---|---|---|")
     for c, r in rows.items():
-        print(f"| {c} | {r['fold']} | **{f(r['dice'])}** | {f(r['baseline_dice'])} | {f(r['hd95_mm'], 1)} | "
+        second = f" {f(r.get(f'baseline_{other}_dice'))} |" if other else ""
+        print(f"| {c} | {r['fold']} | **{f(r['dice'])}** | {f(r['baseline_dice'])} |{second} {f(r['hd95_mm'], 1)} | "
               f"{f(r['baseline_hd95_mm'], 1)} | {f(r['dice_tta_flips'])} | {f(r['dice_postprocessed'])} | "
               f"{f(r.get('hd95_postprocessed_mm'), 1)} |")  # fmt: skip
     m, b, p = summary["model"]["dice"], summary["baseline"]["dice"], summary["model_vs_baseline"]
-    print(f"\nmodel {m['mean']:.3f} ± {m['sd']:.3f} (95 % CI {m['ci95'][0]:.3f}-{m['ci95'][1]:.3f}); baseline "
+    below = sum(float(r["dice"]) < 0.30 for r in rows.values())
+    print(f"\nmodel {m['mean']:.3f} ± {m['sd']:.3f} (95 % CI {m['ci95'][0]:.3f}-{m['ci95'][1]:.3f}); {head} "
           f"{b['mean']:.3f} ± {b['sd']:.3f} (95 % CI {b['ci95'][0]:.3f}-{b['ci95'][1]:.3f}); wins {p['wins']}, "
-          f"losses {p['losses']}; Wilcoxon p = {p['wilcoxon_p']:.3g} (n={p['wilcoxon_n']})")  # fmt: skip
+          f"losses {p['losses']}; Wilcoxon p = {p['wilcoxon_p']:.3g} (n={p['wilcoxon_n']}); "
+          f"patients below Dice 0.30: {below}")  # fmt: skip
+    if o:
+        d, q = o["dice"], o["model_vs"]
+        print(f"{names[other]} {d['mean']:.3f} ± {d['sd']:.3f} (95 % CI {d['ci95'][0]:.3f}-{d['ci95'][1]:.3f}); "
+              f"model wins {q['wins']}, losses {q['losses']}; Wilcoxon p = {q['wilcoxon_p']:.3g}")  # fmt: skip
     t = summary["tta_effect"]
     print(f"flips {t['dice']['flips']['mean']:.3f} vs none {t['dice']['none']['mean']:.3f} "
           f"(wins {t['flips_vs_none']['wins']}, losses {t['flips_vs_none']['losses']}, p = "
