@@ -88,7 +88,19 @@ def test_the_evaluate_table_keeps_its_right_hand_columns(runner, in_tmp):
     write_label_h5(in_tmp / "pred.h5", {name: label})
     res = runner.invoke(app, ["evaluate", "--predictions", "pred.h5", "--source", "src.h5", "-o", "rep"])
     assert res.exit_code == 0, res.output
-    header = ["case", "Dice", "baseline Dice", "IoU", "precision", "recall", "HD95 mm", "ASSD mm", "GT mL", "pred mL"]
+    header = [
+        "case",
+        "Dice",
+        "40% SUVmax Dice",
+        "SUV>=2.5 Dice",
+        "IoU",
+        "precision",
+        "recall",
+        "HD95 mm",
+        "ASSD mm",
+        "GT mL",
+        "pred mL",
+    ]  # the headline baseline rule, then the other
     assert len(_lines_with_all(res.stdout, header)) == 1
     (row,) = _lines_with_all(res.stdout, [name])
     assert row.rstrip().rstrip("│").split("│")[-1].strip() == "7.500"  # pred mL, the last column
