@@ -246,7 +246,10 @@ def test_the_other_baseline_rule_is_scored_too(perfect, tiny_h5):
 def test_suv_as_the_headline_rule_swaps_the_two_files(eval_ds, perfect_preds, tiny_h5, tmp_path):
     cfg = ecfg("eval.baseline.mode=suv")
     rep = evaluate(cfg, eval_ds, tmp_path / "rep", predictions=perfect_preds)
-    head, other = _rows(rep.output / "baseline_per_patient.csv"), _rows(rep.output / "baseline_fraction_per_patient.csv")
+    head, other = (
+        _rows(rep.output / "baseline_per_patient.csv"),
+        _rows(rep.output / "baseline_fraction_per_patient.csv"),
+    )
     for h, o in zip(head, other, strict=True):
         vol = h5.read_volume(tiny_h5, h["patient"])
         assert float(h["dice"]) == pytest.approx(dice_np(_suv_rule_by_scipy(vol.pet, 2.5), vol.label), rel=1e-5)

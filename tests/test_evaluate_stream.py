@@ -117,7 +117,9 @@ def _volume_case(tmp_path: Path, present: list[str]) -> tuple[Path, Path]:
 def test_missing_cases_are_refused_and_named(tmp_path: Path, runner) -> None:
     src, pred = _volume_case(tmp_path, ["P00", "P02"])
     cfg = load_config(None, (), {"data.source": src, "eval.predictions": pred, "eval.output": tmp_path / "rep"})
-    with pytest.raises(DataError, match=r"no prediction for 2 of the 4 expected case\(s\) .*P01, P03; .*--allow-missing"):
+    with pytest.raises(
+        DataError, match=r"no prediction for 2 of the 4 expected case\(s\) .*P01, P03; .*--allow-missing"
+    ):
         evaluate(cfg=cfg)
     r = runner.invoke(app, ["evaluate", "--predictions", str(pred), "--source", str(src), "-o", str(tmp_path / "r")])
     assert r.exit_code == 1

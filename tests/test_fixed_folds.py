@@ -70,7 +70,7 @@ def test_cv_writes_the_fixed_folds_and_refuses_a_run_with_other_tests(tmp_path):
     assert written["meta"]["folds_file"] == str(path)
     assert _folds(cfg, run, PATIENTS, None, "src") == folds  # a rerun reads folds.json
     other = _write(tmp_path, [{"test": PATIENTS[:2]}, {"test": PATIENTS[2:]}], "other.json")
-    with pytest.raises(ConfigError, match="tests other patients than cv.folds_file"):
+    with pytest.raises(ConfigError, match=r"tests other patients than cv\.folds_file"):
         _folds(load_config(None, values={"cv.folds_file": other}), run, PATIENTS, None, "src")
     fresh = tmp_path / "fresh"
     fresh.mkdir()
