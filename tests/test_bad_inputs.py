@@ -11,6 +11,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
+from _cli import one_line_error
 from _pipeline import cfg48, overrides
 from PIL import Image
 
@@ -25,17 +26,6 @@ def _sets(*extra: str) -> list[str]:
     for o in (*overrides(), *extra):
         out += ["--set", o]
     return out
-
-
-def one_line_error(result, *names: str) -> str:
-    assert result.exit_code == 1, result.output
-    err = result.stderr
-    assert err.startswith("error: "), err
-    assert err.count("\n") == 1, err
-    for name in names:
-        assert name in err, (name, err)
-    assert "Traceback" not in result.output
-    return err
 
 
 def _good(n: int = 3, shape: tuple[int, int, int] = (4, 24, 24)) -> dict:

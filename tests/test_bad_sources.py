@@ -19,6 +19,7 @@ import h5py
 import nibabel as nib
 import numpy as np
 import pytest
+from _cli import one_line_error as _one_line_error
 
 from sts_seg.cli import app
 from sts_seg.errors import ConfigError, DataError
@@ -489,17 +490,6 @@ def test_a_bad_hdf5_entry_is_refused_naming_the_patient(tmp_path, name):
 
 
 # --------------------------------------------------------------------------- through the CLI
-
-
-def _one_line_error(result, *names: str) -> str:
-    assert result.exit_code == 1, result.output
-    err = result.stderr
-    assert err.startswith("error: "), err
-    assert err.count("\n") == 1, err
-    for name in names:
-        assert name in err, (name, err)
-    assert "Traceback" not in result.output
-    return err
 
 
 def test_cli_prepare_refuses_two_studies_on_one_case_id(trees, runner, in_tmp):
