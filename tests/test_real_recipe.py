@@ -16,7 +16,7 @@ from sts_seg.config import load_config
 pytestmark = [pytest.mark.tf, pytest.mark.slow]
 
 FILES = {"ct": "CT_image.nii.gz", "pet": "PET_image.nii.gz", "label": "PET_mask.nii.gz"}
-PET_SHAPE, CT_SHAPE = (16, 16, 10), (32, 32, 10)  # voxels (i, j, k): PET 4 mm, CT 2 mm in-plane, 3 mm slices
+PET_SHAPE, CT_SHAPE = (40, 40, 10), (80, 80, 10)  # voxels (i, j, k): PET 4 mm, CT 2 mm in-plane, 3 mm slices
 PET_AFFINE = np.diag([-4.0, -4.0, 3.0, 1.0])  # LPS-stored, as the IBSI files
 CT_AFFINE = np.array([[-2.0, 0, 0, 1.0], [0, -2.0, 0, 1.0], [0, 0, 3.0, 0], [0, 0, 0, 1]])  # same extent
 
@@ -24,8 +24,8 @@ CT_AFFINE = np.array([[-2.0, 0, 0, 1.0], [0, -2.0, 0, 1.0], [0, 0, 3.0, 0], [0, 
 def _case(folder: Path, rng: np.random.Generator, with_label: bool = True) -> np.ndarray:
     """A hot sphere (SUV 8 on 1, CT +60 HU on 40 HU) at a random place; returns its PET-grid mask."""
     folder.mkdir(parents=True)
-    centre = rng.uniform([5, 5, 3], [11, 11, 7])
-    radius = rng.uniform(2.5, 3.5)
+    centre = rng.uniform([14, 14, 3], [26, 26, 7])
+    radius = rng.uniform(4.0, 6.0)
     i, j, k = np.meshgrid(*(np.arange(n) for n in PET_SHAPE), indexing="ij")
     lab = (((i - centre[0]) ** 2 + (j - centre[1]) ** 2 + ((k - centre[2]) * 0.75) ** 2) <= radius**2).astype(np.uint8)
     pet = (1.0 + 7.0 * lab + rng.normal(0, 0.2, PET_SHAPE)).astype(np.float32)
