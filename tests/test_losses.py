@@ -79,6 +79,20 @@ def test_soft_dice_by_hand(lo) -> None:
     assert value(lo.SoftDice()(y, p)) == pytest.approx(hand, rel=1e-5)
 
 
+def test_tversky_by_hand(lo) -> None:
+    """tp = 0.7, fp = 0.2 + 0.4 + 0.1 = 0.7, fn = 0.3; beta 0.7 weighs the miss, 0.3 the false alarm."""
+    y, p = onehot(LABELS), probs(P_FG)
+    tp, fp, fn = 0.7, 0.7, 0.3
+    hand = 1 - (tp + EPS) / (tp + 0.3 * fp + 0.7 * fn + EPS)
+    assert value(lo.tversky_loss(y, p, beta=0.7)) == pytest.approx(hand, rel=1e-5)
+    ce = -sum(math.log(q) for q in P_TRUE) / 4
+    assert value(lo.CrossEntropyTversky(beta=0.7)(y, p)) == pytest.approx(ce + hand, rel=1e-5)
+    assert value(lo.tversky_loss(y, p, beta=0.5)) == pytest.approx(value(lo.SoftDice()(y, p)), rel=1e-5)  # = Dice
+    # here false alarms (0.7) outweigh the miss (0.3): a larger beta weighs the miss more, the alarms less
+    assert value(lo.tversky_loss(y, p, beta=0.9)) == pytest.approx(1 - (tp + EPS) / (tp + 0.1 * fp + 0.9 * fn + EPS))
+    assert value(lo.tversky_loss(y, p, beta=0.9)) < value(lo.tversky_loss(y, p, beta=0.5))
+
+
 def test_soft_dice_is_batch_global(lo) -> None:
     # second image has no tumour but predicts 0.5 on one pixel: pooled, not averaged per image
     labels = np.array([[[0, 1], [0, 0]], [[0, 0], [0, 0]]])
@@ -132,6 +146,7 @@ def test_perfect_prediction_gives_near_zero_loss(lo) -> None:
         ("ce_dice", "CrossEntropyDice"),
         ("focal", "Focal"),
         ("focal_dice", "FocalDice"),
+        ("ce_tversky", "CrossEntropyTversky"),
     ],
 )
 def test_make_loss_maps_names(lo, name: str, cls_name: str) -> None:
@@ -156,6 +171,8 @@ def test_loss_serialization_round_trip(lo) -> None:
     again = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(loss))
     assert type(again) is lo.FocalDice
     assert (again.gamma, again.class_weights, again.smooth) == (3.0, [0.5, 2.0], 1e-4)
+    tv = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(lo.CrossEntropyTversky(beta=0.8)))
+    assert (type(tv), tv.beta, tv.name) == (lo.CrossEntropyTversky, 0.8, "ce_tversky")
     assert again.name == "focal_dice"
 
 

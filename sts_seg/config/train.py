@@ -57,10 +57,12 @@ class TrainConfig(Section):
     """Decoupled weight decay of `adamw`."""
     clipvalue: float | None = Field(None, gt=0)
     """Gradient value clipping (the original: 0.5)."""
-    loss: Literal["ce", "dice", "ce_dice", "focal", "focal_dice"] = "ce_dice"
-    """`ce` (the original), `dice`, `ce_dice`, `focal`, `focal_dice`."""
+    loss: Literal["ce", "dice", "ce_dice", "focal", "focal_dice", "ce_tversky"] = "ce_dice"
+    """`ce` (the original), `dice`, `ce_dice`, `focal`, `focal_dice`, `ce_tversky` (CE + Tversky)."""
     class_weights: tuple[float, ...] | None = None
     """Per-class weights of the cross-entropy/focal term (one per class)."""
+    tversky_beta: float = Field(0.7, gt=0, lt=1)
+    """Weight of missed tumour in the Tversky term of `ce_tversky` (false positives get 1 - beta; 0.5 = Dice)."""
     focal_gamma: float = Field(2.0, ge=0)
     """Focusing exponent of the focal losses."""
     checkpoint: Literal["best", "last"] = "best"

@@ -73,6 +73,21 @@ def soft_dice_loss(y_true: Any, y_pred: Any, smooth: float = DICE_EPS) -> Any:
     return 1.0 - ops.mean(dice)
 
 
+def tversky_loss(y_true: Any, y_pred: Any, beta: float = 0.7, smooth: float = DICE_EPS) -> Any:
+    """``1 − mean_c (Σyp + ε)/(Σyp + (1−β)Σ(1−y)p + βΣy(1−p) + ε)`` over foreground classes, sums
+    batch-global; β weighs missed tumour (false negatives), 1 − β false positives; β = 0.5 is Dice."""
+    y_pred = ops.convert_to_tensor(y_pred)
+    y_true = ops.cast(y_true, y_pred.dtype)
+    t = y_true[..., 1:]
+    p = y_pred[..., 1:]
+    axes = (0, 1, 2)
+    tp = ops.sum(t * p, axis=axes)
+    fp = ops.sum((1.0 - t) * p, axis=axes)
+    fn = ops.sum(t * (1.0 - p), axis=axes)
+    index = (tp + smooth) / (tp + (1.0 - beta) * fp + beta * fn + smooth)
+    return 1.0 - ops.mean(index)
+
+
 class SegmentationLoss(keras.losses.Loss):
     """Base: holds ``class_weights``, ``gamma`` and ``smooth`` and serialises them."""
 
@@ -83,6 +98,7 @@ class SegmentationLoss(keras.losses.Loss):
         class_weights: Sequence[float] | None = None,
         gamma: float = 2.0,
         smooth: float = DICE_EPS,
+        beta: float = 0.7,
         name: str | None = None,
         reduction: str = "sum_over_batch_size",
         dtype: Any = None,
@@ -91,10 +107,11 @@ class SegmentationLoss(keras.losses.Loss):
         self.class_weights = None if class_weights is None else [float(w) for w in class_weights]
         self.gamma = float(gamma)
         self.smooth = float(smooth)
+        self.beta = float(beta)
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
-        config.update(class_weights=self.class_weights, gamma=self.gamma, smooth=self.smooth)
+        config.update(class_weights=self.class_weights, gamma=self.gamma, smooth=self.smooth, beta=self.beta)
         return config
 
 
@@ -150,17 +167,29 @@ class FocalDice(SegmentationLoss):
         return focal + soft_dice_loss(y_true, y_pred, self.smooth)
 
 
+@keras.saving.register_keras_serializable(package="sts_seg")
+class CrossEntropyTversky(SegmentationLoss):
+    """Crossentropy + Tversky (unweighted sum): ``beta`` > 0.5 favours recall (small tumours)."""
+
+    default_name = "ce_tversky"
+
+    def call(self, y_true: Any, y_pred: Any) -> Any:
+        ce = categorical_crossentropy(y_true, y_pred, self.class_weights)
+        return ce + tversky_loss(y_true, y_pred, self.beta, self.smooth)
+
+
 LOSSES: dict[str, type[SegmentationLoss]] = {
     "ce": CrossEntropy,
     "dice": SoftDice,
     "ce_dice": CrossEntropyDice,
     "focal": Focal,
     "focal_dice": FocalDice,
+    "ce_tversky": CrossEntropyTversky,
 }
 
 
 def make_loss(train_cfg: TrainConfig, num_classes: int) -> SegmentationLoss:
-    """The loss named by ``train_cfg.loss`` with its class weights and focal γ."""
+    """The loss named by ``train_cfg.loss`` with its class weights, focal γ and Tversky β."""
     cls = LOSSES[train_cfg.loss]  # a Literal of LOSSES' keys
     weights = train_cfg.class_weights
     if weights is not None and len(weights) != num_classes:
@@ -170,4 +199,4 @@ def make_loss(train_cfg: TrainConfig, num_classes: int) -> SegmentationLoss:
         )
     if weights is not None and cls is SoftDice:
         raise ConfigError("train.class_weights has no effect with loss 'dice'; remove it")
-    return cls(class_weights=weights, gamma=train_cfg.focal_gamma)
+    return cls(class_weights=weights, gamma=train_cfg.focal_gamma, beta=train_cfg.tversky_beta)
