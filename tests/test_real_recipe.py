@@ -61,7 +61,7 @@ def test_the_real_data_recipe_trains_and_infers_on_the_pet_grid(tmp_path):
         {"data.source": src, "data.dataset": tmp_path / "ds", "train.run_dir": tmp_path / "run"},
     )  # fmt: skip
     res = prepare(cfg=cfg)
-    for case, grid in res.cases.items():  # sliced on the PET grid, untouched (spacing native)
+    for case, grid in res.cases.items():  # sliced on the PET grid, untouched (its 4 mm is what auto asks for)
         assert tuple(grid.grid_shape) == (PET_SHAPE[2], PET_SHAPE[1], PET_SHAPE[0]), case
     t = train(cfg=cfg)
     assert t.epochs_run == 8
