@@ -11,7 +11,7 @@ trap 'rm -rf "$W"' EXIT
 export TF_CPP_MIN_LOG_LEVEL=2
 S=.venv/bin/stsseg
 SETS=(--set model.image_size=48 --set model.num_layers=3 --set model.base_filters=4 --set train.epochs=2
-      --set train.batch_size=4 --set train.steps_per_epoch=20 --set train.preview_images=0)
+      --set train.batch_size=4 --set train.steps_per_epoch=20 --set train.preview_images=0 --set train.patch_size=null)
 .venv/bin/python -c "from sts_seg.phantom import PhantomSpec, synth; synth(output='$W/tiny.h5', n_patients=4, seed=3, spec=PhantomSpec(slices=(8, 16), size=(32, 44)))"
 $S prepare --source "$W/tiny.h5" --output "$W/ds" "${SETS[@]}" >/dev/null
 $S train --dataset "$W/ds" --run "$W/run" "${SETS[@]}" >/dev/null
