@@ -60,12 +60,15 @@ def focal_crossentropy(
     return ops.mean(ops.sum(terms, axis=-1))
 
 
+def _foreground(y_true: Any, y_pred: Any) -> tuple[Any, Any]:
+    """The foreground channels ``1..C-1`` of truth (cast to the prediction's dtype) and prediction."""
+    y_pred = ops.convert_to_tensor(y_pred)
+    return ops.cast(y_true, y_pred.dtype)[..., 1:], y_pred[..., 1:]
+
+
 def soft_dice_loss(y_true: Any, y_pred: Any, smooth: float = DICE_EPS) -> Any:
     """``1 − mean_c (2Σyp + ε)/(Σy + Σp + ε)`` over foreground classes c ≥ 1, sums batch-global."""
-    y_pred = ops.convert_to_tensor(y_pred)
-    y_true = ops.cast(y_true, y_pred.dtype)
-    t = y_true[..., 1:]
-    p = y_pred[..., 1:]
+    t, p = _foreground(y_true, y_pred)
     axes = (0, 1, 2)
     inter = ops.sum(t * p, axis=axes)
     denom = ops.sum(t, axis=axes) + ops.sum(p, axis=axes)
@@ -76,10 +79,7 @@ def soft_dice_loss(y_true: Any, y_pred: Any, smooth: float = DICE_EPS) -> Any:
 def tversky_loss(y_true: Any, y_pred: Any, beta: float = 0.7, smooth: float = DICE_EPS) -> Any:
     """``1 − mean_c (Σyp + ε)/(Σyp + (1−β)Σ(1−y)p + βΣy(1−p) + ε)`` over foreground classes, sums
     batch-global; β weighs missed tumour (false negatives), 1 − β false positives; β = 0.5 is Dice."""
-    y_pred = ops.convert_to_tensor(y_pred)
-    y_true = ops.cast(y_true, y_pred.dtype)
-    t = y_true[..., 1:]
-    p = y_pred[..., 1:]
+    t, p = _foreground(y_true, y_pred)
     axes = (0, 1, 2)
     tp = ops.sum(t * p, axis=axes)
     fp = ops.sum((1.0 - t) * p, axis=axes)
