@@ -20,6 +20,7 @@ from sts_seg.cli.common import (
     quiet_tensorflow,
 )
 from sts_seg.cli.evaluate import fmt
+from sts_seg.config.evaluate import BaselineConfig
 from sts_seg.runtime import require
 
 
@@ -36,7 +37,8 @@ def render(summary: dict[str, Any], rows: list[dict[str, Any]], folder: Path) ->
         title=f"out-of-fold 3D tumour metrics, tta={summary['tta']} (each case scored by the fold that never saw it)"
     )
     b = summary["baseline_settings"]
-    names = {"fraction": f"{b['fraction']:.0%} SUVmax", "suv": f"SUV>={b['suv']:g}"}
+    rules = BaselineConfig.model_validate(b)
+    names = {rule: rules.label(rule) for rule in ("fraction", "suv")}
     other = (summary.get("other_baseline") or {}).get("rule")
     head, second = names[b["mode"]], names.get(other, "")
     columns = ["case", "fold", "model Dice", f"{head} Dice", "difference", *([f"{second} Dice"] if other else []),

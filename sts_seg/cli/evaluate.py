@@ -22,6 +22,7 @@ from sts_seg.cli.common import (
     quiet_tensorflow,
 )
 from sts_seg.cli.train import DatasetOpt
+from sts_seg.config.evaluate import BaselineConfig
 
 ModelOpt = Annotated[
     Path | None,
@@ -93,10 +94,11 @@ def render(report) -> None:
         other_by_case = {r["case"]: r for r in other.rows} if other else {}
         missing = report.header.get("missing_cases") or []
         caption = f"not scored, no prediction: {len(missing)} case(s) (listed in summary.json)" if missing else None
-        b = report.settings.get("baseline") or {}
-        names = {"fraction": f"{b.get('fraction', 0.4):.0%} SUVmax", "suv": f"SUV>={b.get('suv', 2.5):g}"}
-        heads = {"baseline Dice": f"{names.get(b.get('mode'), 'baseline')} Dice",
-                 "other baseline": f"{names[report.other_rule]} Dice"}  # fmt: skip
+        rules = BaselineConfig.model_validate(report.settings.get("baseline") or {})
+        heads = {
+            "baseline Dice": f"{rules.label(rules.mode)} Dice",
+            "other baseline": f"{rules.label(rules.other)} Dice",
+        }
         t = Table(title=f"{report.split}: per-case 3D tumour metrics (each case's own grid)", caption=caption)
         studies = any(r["case"] != r["patient"] for r in pp.rows)  # autoPET: several studies per patient
         columns = ("case", "patient", *COLUMNS[1:]) if studies else COLUMNS
